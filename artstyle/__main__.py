@@ -1,0 +1,5 @@
+"""`python -m artstyle` runs the `artstyle` command."""
+
+from artstyle.cli import main
+
+main()

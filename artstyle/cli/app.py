@@ -1,0 +1,54 @@
+"""The typer application; expected errors (`ArtstyleError`) become one red line, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from artstyle.errors import ArtstyleError
+
+#: Messages for people go to stderr so that stdout stays clean for paths and tables.
+console = Console(stderr=True)
+
+#: Exit codes: 0 all done, 1 some inputs failed (the rest were done), 2 usage or setup error.
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+
+
+def error_line(message: str) -> None:
+    """Print one red error line on stderr."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+class _Group(TyperGroup):
+    """Runs a command and turns an `ArtstyleError` into one line and exit code 2."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArtstyleError as exc:
+            error_line(str(exc))
+            raise typer.Exit(EXIT_USAGE) from None
+
+
+app = typer.Typer(
+    name="artstyle",
+    cls=_Group,
+    help=(
+        "Learn a painting style with a DCGAN and paint photos with it.\n\n"
+        "Stage 1: `artstyle train paintings/ -o runs/mine` learns a style from a folder.\n\n"
+        "Stage 2: `artstyle transfer photo.jpg` paints a photo with a learned (or given) style."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

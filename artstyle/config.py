@@ -1,0 +1,126 @@
+"""Settings as pydantic models, shared by the Python API and the CLI (one source of defaults)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
+
+from artstyle.errors import ArtstyleError
+
+
+class _Config(BaseModel):
+    """Strict base: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: object) -> _Config:
+        """Load settings from a TOML file; `overrides` (e.g. from the CLI) win."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ArtstyleError(f"{path}: cannot read config ({exc})") from None
+        return cls.model_validate({**data, **overrides})
+
+
+# --- stage 2: style transfer ------------------------------------------------------------------
+
+
+class TransferConfig(_Config):
+    """Settings of one Gatys style transfer (owned by the style-transfer stage).
+
+    Defaults: the seed's weights and layers, L-BFGS from the photo; see docs/style_transfer.md.
+    """
+
+    style_weight: float = Field(5e4, ge=0, description="weight b of the style loss")
+    content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
+    tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
+    steps: int = Field(100, ge=1, description="loss evaluations (forward + backward passes)")
+    size: int = Field(512, ge=16, description="longest side of the output in pixels")
+    style_size: int | None = Field(
+        256, ge=16, description="longest side the style images are resized to (None: as they are)"
+    )
+    optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
+    lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
+    init: Literal["content", "noise"] = Field("content", description="start from photo or noise")
+    layers: Literal["seed", "gatys"] = Field("seed", description="layer preset")
+    style_layers: list[str] | None = Field(None, description="style layers (None: the preset's)")
+    content_layers: list[str] | None = Field(None, description="content layers (None: preset's)")
+    layer_weights: list[float] | None = Field(
+        None, description="one weight per style layer (None: 1 each)"
+    )
+    style_blend: list[NonNegativeFloat] | None = Field(
+        None, description="one weight per style image (None: equal), normalised to sum to 1"
+    )
+    backbone: Literal["caffe", "torchvision"] = Field(
+        "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
+    )
+    preserve_color: bool = Field(False, description="transfer luminance only, keep photo colours")
+    seed: int = Field(0, description="seed for noise init and reproducibility")
+    device: str = Field("auto", description="auto, cpu or cuda")
+
+
+# --- stage 1: the GAN ---------------------------------------------------------------------------
+
+GanLoss = Literal["bce", "hinge", "wgan-gp"]
+CropMode = Literal["center", "patch"]
+
+
+class TrainConfig(_Config):
+    """Settings of one DCGAN training run; defaults follow Ast-GAN (seed 001)."""
+
+    arch: Literal["dcgan", "mlp"] = Field("dcgan", description="dcgan, or mlp (vanilla GAN)")
+    image_size: Literal[64, 128] = Field(64, description="side of the generated images")
+    width: int = Field(64, ge=4, description="base width; 128 gives the 1024-filter design")
+    z_dim: int = Field(100, ge=1, description="length of the latent vector z ~ N(0, 1)")
+    d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
+
+    epochs: int = Field(300, ge=1)
+    batch_size: int = Field(128, ge=2)
+    lr_g: float = Field(2e-4, gt=0, description="Adam learning rate of G")
+    lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    loss: GanLoss = Field("bce", description="bce (the seed's), hinge or wgan-gp")
+    gp_weight: float = Field(10.0, ge=0, description="gradient-penalty weight for wgan-gp")
+
+    real_label: float = Field(0.85, gt=0, le=1, description="one-sided smoothing, first part")
+    real_label_late: float = Field(0.95, gt=0, le=1, description="smoothing after the switch")
+    label_switch: float = Field(0.5, ge=0, le=1, description="fraction of epochs before switch")
+
+    g_threshold: float | None = Field(
+        None, ge=0, description="conditional backprop: skip G's update while its loss is below"
+    )
+    d_threshold: float | None = Field(
+        None, ge=0, description="conditional backprop: skip D's update while its loss is below"
+    )
+    diffaugment: str = Field(
+        "", description="DiffAugment policy, e.g. 'color,translation,cutout'; empty for none"
+    )
+    ema: float | None = Field(
+        None, gt=0, lt=1, description="decay of an EMA copy of G used for sampling, e.g. 0.999"
+    )
+
+    crop: CropMode = Field("center", description="center crop (Ast-GAN) or random patch (B&L)")
+    flip: bool = Field(False, description="random horizontal flips")
+
+    seed: int = 0
+    device: str = "auto"
+    sample_every: int = Field(10, ge=1, description="epochs between fixed-z sample grids")
+    checkpoint_every: int = Field(10, ge=1, description="epochs between checkpoints")
+    eval_every: int | None = Field(None, ge=1, description="epochs between VGG-KID evaluations")
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.diffaugment:
+            from artstyle.gan.augment import POLICIES
+
+            unknown = set(self.diffaugment.split(",")) - set(POLICIES)
+            if unknown:
+                raise ValueError(
+                    f"unknown DiffAugment policy {sorted(unknown)}; known: {sorted(POLICIES)}"
+                )
+        return self

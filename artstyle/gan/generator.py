@@ -1,0 +1,98 @@
+"""A trained generator ready to sample: load by shipped name or path, get tensors or PIL images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import nn
+
+from artstyle.config import TrainConfig
+from artstyle.device import resolve_device
+from artstyle.errors import ArtstyleError
+from artstyle.gan import checkpoint
+from artstyle.gan.export import KIND, read_card
+from artstyle.gan.models import build_generator
+from artstyle.images import to_pil
+
+
+def weights_dir() -> Path:
+    """Where shipped generators live: $ARTSTYLE_WEIGHTS, else the repository's `weights/`."""
+    return Path(os.environ.get("ARTSTYLE_WEIGHTS", Path(__file__).resolve().parents[2] / "weights"))
+
+
+def shipped_models() -> list[str]:
+    """Names of the shipped generators, sorted."""
+    return sorted(p.stem for p in weights_dir().glob("*.safetensors"))
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A shipped name, a generator file, a run folder or a checkpoint -> the file to load."""
+    path = Path(model)
+    if path.is_dir():
+        for name in ("generator.safetensors", "checkpoint.safetensors"):
+            if (path / name).exists():
+                return path / name
+        raise ArtstyleError(f"{path}: no generator.safetensors or checkpoint.safetensors in it")
+    if path.suffix == ".safetensors" or path.exists():
+        if not path.exists():
+            raise ArtstyleError(f"{path}: no such weights file")
+        return path
+    shipped = weights_dir() / f"{model}.safetensors"
+    if shipped.exists():
+        return shipped
+    names = ", ".join(shipped_models()) or "none installed"
+    raise ArtstyleError(f"unknown model {str(model)!r}: give a path or a shipped name ({names})")
+
+
+class StyleGenerator:
+    """A generator network with its config and card; samples images in 0..1."""
+
+    def __init__(
+        self, net: nn.Module, config: TrainConfig, card: dict[str, Any], source: Path
+    ) -> None:
+        self.net = net.eval().requires_grad_(False)
+        self.config = config
+        self.card = card
+        self.source = source
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    @classmethod
+    def from_pretrained(cls, model: str | Path, device: str = "auto") -> StyleGenerator:
+        """Load a shipped name, an exported generator, a run folder or a training checkpoint."""
+        path = resolve_model(model)
+        tensors, meta = checkpoint.load(path)
+        if "config" not in meta:
+            raise ArtstyleError(f"{path}: not an artstyle generator (no config in its metadata)")
+        config = TrainConfig.model_validate(meta["config"])
+        net = build_generator(config)
+        prefix = "g"
+        if meta.get("kind") != KIND and any(k.startswith("ema.") for k in tensors):
+            prefix = "ema"  # a training checkpoint: sample from the EMA copy
+        checkpoint.load_module(net, {k: v.float() for k, v in tensors.items()}, prefix)
+        net = net.to(resolve_device(device))
+        return cls(net, config, read_card(path), path)
+
+    def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        """`n` latent vectors z ~ N(0, 1), the same for the same seed on any device."""
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (N, 3, S, S) in 0..1 for latents `z`."""
+        return self.net(z.to(self.device)).float().add(1).div(2).clamp(0, 1)
+
+    def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:
+        """`n` new images (N, 3, S, S) in 0..1, reproducible by `seed`."""
+        return self.decode(self.latents(n, seed))
+
+    def images(self, n: int = 16, seed: int = 0) -> list[Image.Image]:
+        """`n` new images as PIL images."""
+        return [to_pil(img) for img in self.sample(n, seed)]

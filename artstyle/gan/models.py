@@ -1,0 +1,165 @@
+"""DCGAN (Radford et al. 2015) generator and discriminator, and a fully connected vanilla GAN.
+
+The DCGAN doubles the resolution with each transposed conv: 4 -> 8 -> ... -> image_size, so a
+128-px model has one more layer pair than a 64-px one. `width` is the channel count next to the
+image; width 128 at 64 px gives the 1024-filter design of Beyers & Loane.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from artstyle.config import TrainConfig
+
+
+def _stages(image_size: int) -> int:
+    """Number of stride-2 up/down-sampling layers between 4x4 and `image_size`."""
+    return int(math.log2(image_size)) - 2
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, z_dim) -> image (N, 3, S, S) in -1..1: transposed convs, BatchNorm + ReLU, tanh."""
+
+    def __init__(self, z_dim: int = 100, width: int = 64, image_size: int = 64) -> None:
+        super().__init__()
+        n = _stages(image_size)
+        ch = width * 2 ** (n - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
+        for _ in range(n - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(True),
+            ]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, 3, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image -> one logit per image: strided convs, LeakyReLU, BatchNorm after all but the first.
+
+    `norm=False` drops BatchNorm (WGAN-GP's gradient penalty is per sample, which BN breaks).
+    `features` keeps each conv block's output for the activation views in `explore`.
+    """
+
+    def __init__(
+        self, width: int = 64, image_size: int = 64, slope: float = 0.3, norm: bool = True
+    ) -> None:
+        super().__init__()
+        n = _stages(image_size)
+        blocks: list[nn.Module] = [
+            nn.Sequential(nn.Conv2d(3, width, 4, 2, 1, bias=False), nn.LeakyReLU(slope, True))
+        ]
+        ch = width
+        for _ in range(n - 1):
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                    nn.BatchNorm2d(ch * 2) if norm else nn.Identity(),
+                    nn.LeakyReLU(slope, True),
+                )
+            )
+            ch *= 2
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(ch, 1, 4, 1, 0, bias=False)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every conv block, shallow to deep."""
+        out = []
+        for block in self.blocks:
+            x = block(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x).flatten()
+
+
+class MLPGenerator(nn.Module):
+    """Vanilla GAN generator (fully connected), the baseline of the anant10 source."""
+
+    def __init__(self, z_dim: int = 100, image_size: int = 64, hidden: int = 1024) -> None:
+        super().__init__()
+        self.image_size = image_size
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, hidden // 4),
+            nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden // 4, hidden // 2),
+            nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden // 2, hidden),
+            nn.LeakyReLU(0.2, True),
+            nn.Linear(hidden, 3 * image_size * image_size),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        s = self.image_size
+        return self.net(z.view(z.shape[0], -1)).view(-1, 3, s, s)
+
+
+class MLPDiscriminator(nn.Module):
+    """Vanilla GAN discriminator (fully connected) giving one logit per image."""
+
+    def __init__(self, image_size: int = 64, slope: float = 0.3, hidden: int = 1024) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(3 * image_size * image_size, hidden),
+            nn.LeakyReLU(slope, True),
+            nn.Linear(hidden, hidden // 2),
+            nn.LeakyReLU(slope, True),
+            nn.Linear(hidden // 2, hidden // 4),
+            nn.LeakyReLU(slope, True),
+            nn.Linear(hidden // 4, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN init: conv and linear weights ~ N(0, 0.02); BatchNorm scale ~ N(1, 0.02), bias 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build_generator(config: TrainConfig) -> nn.Module:
+    """The generator a config describes, freshly initialised."""
+    g: nn.Module
+    if config.arch == "mlp":
+        g = MLPGenerator(config.z_dim, config.image_size)
+    else:
+        g = DCGANGenerator(config.z_dim, config.width, config.image_size)
+    g.apply(init_weights)
+    return g
+
+
+def build_discriminator(config: TrainConfig) -> nn.Module:
+    """The discriminator a config describes, freshly initialised."""
+    d: nn.Module
+    if config.arch == "mlp":
+        d = MLPDiscriminator(config.image_size, config.d_slope)
+    else:
+        d = DCGANDiscriminator(
+            config.width, config.image_size, config.d_slope, norm=config.loss != "wgan-gp"
+        )
+    d.apply(init_weights)
+    return d

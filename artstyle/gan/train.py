@@ -1,0 +1,445 @@
+"""DCGAN training, in the manner of pytorch/examples' dcgan: the step reads top to bottom.
+
+A run lives in one folder: `config.json`, `log.csv` (one row per iteration), `samples/` (a
+fixed-z grid every few epochs), `checkpoint.safetensors` (every few epochs and on Ctrl-C or
+SIGTERM) and, at the end, `generator.safetensors` with its model card and `curves.png`.
+Resuming restores the models, optimisers, RNG state and the epoch's shuffle, so an interrupted
+run continues exactly as if it had never stopped (on the CPU with the same seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from torch import nn
+from torchvision.utils import make_grid
+
+from artstyle import atomic
+from artstyle.config import TrainConfig
+from artstyle.device import resolve_device
+from artstyle.errors import ArtstyleError, ImageReadError
+from artstyle.gan import checkpoint
+from artstyle.gan.augment import diff_augment
+from artstyle.gan.data import PaintingSet, load_paintings
+from artstyle.gan.export import export_generator
+from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.images import write_image
+
+LOG_FIELDS = [
+    "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
+    "skipped_d", "skipped_g", "real_label", "seconds",
+]  # fmt: skip
+CHECKPOINT = "checkpoint.safetensors"
+
+
+class TrainingInterrupted(ArtstyleError):
+    """Raised after Ctrl-C / SIGTERM once the checkpoint is safely written."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    run_dir: Path
+    generator_path: Path
+    steps: int
+    seconds: float
+    skipped_d: int
+    skipped_g: int
+
+
+# --- losses -----------------------------------------------------------------------------------
+
+
+def d_loss(config: TrainConfig, real: torch.Tensor, fake: torch.Tensor, label: float) -> torch.Tensor:
+    """Discriminator loss on logits/scores of real and fake images."""
+    if config.loss == "bce":
+        return F.binary_cross_entropy_with_logits(
+            real, torch.full_like(real, label)
+        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    if config.loss == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    return fake.mean() - real.mean()  # wgan-gp; the penalty is added by the caller
+
+
+def g_loss(config: TrainConfig, fake: torch.Tensor) -> torch.Tensor:
+    """Generator loss on D's logits/scores of fake images (non-saturating for bce)."""
+    if config.loss == "bce":
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+    return -fake.mean()
+
+
+def gradient_penalty(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random mixes of real and fake images."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+    mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(mix).sum(), mix, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def score(config: TrainConfig, logits: torch.Tensor) -> float:
+    """D(x) as logged: a probability for bce, the raw critic score otherwise."""
+    logits = logits.detach()
+    return float(torch.sigmoid(logits).mean() if config.loss == "bce" else logits.mean())
+
+
+def real_label_at(config: TrainConfig, epoch: int) -> float:
+    """One-sided label smoothing: `real_label`, raised to `real_label_late` at the switch."""
+    return config.real_label if epoch < config.label_switch * config.epochs else config.real_label_late
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+class Run:
+    """Models, optimisers and bookkeeping of one training run; `train()` drives it."""
+
+    def __init__(self, config: TrainConfig, data: PaintingSet, run_dir: Path) -> None:
+        self.config = config
+        self.data = data
+        self.run_dir = run_dir
+        self.device = resolve_device(config.device)
+        self.memory_format = torch.channels_last if config.arch == "dcgan" else torch.contiguous_format
+        torch.manual_seed(config.seed)
+        self.g = build_generator(config).to(self.device, memory_format=self.memory_format)
+        self.d = build_discriminator(config).to(self.device, memory_format=self.memory_format)
+        self.ema = build_generator(config).to(self.device) if config.ema else None
+        if self.ema is not None:
+            self.ema.load_state_dict(self.g.state_dict())
+            self.ema.requires_grad_(False)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas, eps=1e-8)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.lr_d, betas=betas, eps=1e-8)
+        self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
+        self.step = 0
+        self.epoch = 0
+        self.iteration = 0  # next batch within the epoch
+        self.perm: torch.Tensor | None = None
+        self.seconds = 0.0
+        self.skipped_d = 0
+        self.skipped_g = 0
+
+    # one iteration: the whole training step, top to bottom
+    def train_step(self, index: torch.Tensor) -> dict[str, float]:
+        cfg, g, d = self.config, self.g, self.d
+        real = self.data.batch(index, cfg.flip).to(self.device, memory_format=self.memory_format)
+        z = torch.randn(real.shape[0], cfg.z_dim, device=self.device)
+        fake = g(z)
+        label = real_label_at(cfg, self.epoch)
+
+        # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the hinge / Wasserstein form)
+        d.requires_grad_(True)
+        d_real = d(diff_augment(real, cfg.diffaugment))
+        d_fake = d(diff_augment(fake.detach(), cfg.diffaugment))
+        loss_d = d_loss(cfg, d_real, d_fake, label)
+        if cfg.loss == "wgan-gp":
+            loss_d = loss_d + cfg.gp_weight * gradient_penalty(d, real, fake.detach())
+        skip_d = cfg.d_threshold is not None and loss_d.item() < cfg.d_threshold
+        if not skip_d:  # conditional backprop: a network that is already winning sits out
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.opt_d.step()
+
+        # (2) update G: maximise log D(G(z)); D's weights need no gradient here
+        d.requires_grad_(False)
+        d_gen = d(diff_augment(fake, cfg.diffaugment))
+        loss_g = g_loss(cfg, d_gen)
+        skip_g = cfg.g_threshold is not None and loss_g.item() < cfg.g_threshold
+        if not skip_g:
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+            self._update_ema()
+
+        self.skipped_d += skip_d
+        self.skipped_g += skip_g
+        return {
+            "loss_d": loss_d.item(),
+            "loss_g": loss_g.item(),
+            "d_real": score(cfg, d_real),
+            "d_fake": score(cfg, d_fake),
+            "skipped_d": int(skip_d),
+            "skipped_g": int(skip_g),
+            "real_label": label,
+        }
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None or self.config.ema is None:
+            return
+        for p_ema, p in zip(self.ema.parameters(), self.g.parameters()):
+            p_ema.lerp_(p, 1.0 - self.config.ema)
+        for b_ema, b in zip(self.ema.buffers(), self.g.buffers()):
+            b_ema.copy_(b)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples and export: the EMA copy when there is one."""
+        return self.ema if self.ema is not None else self.g
+
+    def batches_per_epoch(self) -> int:
+        return len(self.data) // self.config.batch_size
+
+    # checkpoints ------------------------------------------------------------------------------
+
+    def save_checkpoint(self) -> Path:
+        tensors = {
+            **checkpoint.module_tensors(self.g, "g"),
+            **checkpoint.module_tensors(self.d, "d"),
+            **checkpoint.optimizer_tensors(self.opt_g, "opt_g"),
+            **checkpoint.optimizer_tensors(self.opt_d, "opt_d"),
+            "fixed_z": self.fixed_z,
+            "rng_cpu": torch.get_rng_state(),
+        }
+        if self.ema is not None:
+            tensors.update(checkpoint.module_tensors(self.ema, "ema"))
+        if self.perm is not None:
+            tensors["perm"] = self.perm
+        if self.device.type == "cuda":
+            tensors["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        meta = {
+            "config": self.config.model_dump(mode="json"),
+            "step": self.step,
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "seconds": self.seconds,
+            "skipped_d": self.skipped_d,
+            "skipped_g": self.skipped_g,
+            "images": len(self.data),
+        }
+        path = self.run_dir / CHECKPOINT
+        checkpoint.save(path, tensors, meta)
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        tensors, meta = checkpoint.load(path)
+        checkpoint.load_module(self.g, tensors, "g")
+        checkpoint.load_module(self.d, tensors, "d")
+        if self.ema is not None:
+            checkpoint.load_module(self.ema, tensors, "ema")
+        checkpoint.load_optimizer(self.opt_g, tensors, "opt_g")
+        checkpoint.load_optimizer(self.opt_d, tensors, "opt_d")
+        self.fixed_z = tensors["fixed_z"].to(self.device)
+        self.perm = tensors.get("perm")
+        torch.set_rng_state(tensors["rng_cpu"])
+        if "rng_cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng_cuda"], self.device)
+        for key in ("step", "epoch", "iteration", "seconds", "skipped_d", "skipped_g"):
+            setattr(self, key, meta[key])
+        if meta["images"] != len(self.data):
+            raise ArtstyleError(
+                f"{path}: the run was trained on {meta['images']} images but the folder now "
+                f"holds {len(self.data)} usable ones; resume needs the same data"
+            )
+
+    # outputs -----------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def sample_grid(self) -> Path:
+        """Write the fixed-z grid for the current epoch; eval-mode BN, no RNG consumed."""
+        net = self.sampler
+        was_training = net.training
+        net.eval()
+        images = net(self.fixed_z).float().add(1).div(2).clamp(0, 1).cpu()
+        net.train(was_training)
+        grid = make_grid(images, nrow=8, padding=2, pad_value=1.0)
+        return write_image(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png")
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows after `step` (written after the checkpoint that is being resumed)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    with atomic.atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@contextmanager
+def _stop_requests() -> Iterator[list[bool]]:
+    """Turn SIGINT/SIGTERM into a flag checked between iterations (main thread only)."""
+    flag = [False]
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        flag[0] = True
+
+    previous: dict[int, Any] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def train(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    console: Console | None = None,
+    on_skip: Callable[[ImageReadError], None] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a GAN on the images under `data_dir`, writing everything to `run_dir`.
+
+    With `resume=True` the run continues from `run_dir/checkpoint.safetensors` with the settings
+    stored there (only an explicitly set `epochs` is taken from `config`). Without it, a `run_dir` that already holds a
+    checkpoint is refused, so no earlier run is overwritten.
+    """
+    console = console or Console(stderr=True)
+    run_dir = Path(run_dir)
+    ckpt = run_dir / CHECKPOINT
+    if resume:
+        if not ckpt.exists():
+            raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
+        stored = TrainConfig.model_validate(checkpoint.load(ckpt)[1]["config"])
+        if config is not None and "epochs" in config.model_fields_set:
+            stored = stored.model_copy(update={"epochs": config.epochs})
+        config = stored
+    elif ckpt.exists():
+        raise ArtstyleError(
+            f"{run_dir}: already holds a training run; use --resume to continue it "
+            "or choose another output folder"
+        )
+    config = config or TrainConfig()
+
+    data = load_paintings(
+        data_dir, config.image_size, config.crop, on_skip=on_skip, min_images=config.batch_size
+    )
+    if data.skipped:
+        console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
+    run = Run(config, data, run_dir)
+    log_path = run_dir / "log.csv"
+    if resume:
+        run.load_checkpoint(ckpt)
+        _truncate_log(log_path, run.step)
+        console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(
+        run_dir / "config.json",
+        json.dumps({"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")}, indent=2),
+    )
+
+    per_epoch = run.batches_per_epoch()
+    new_log = not log_path.exists()
+    with (
+        log_path.open("a", newline="") as log_file,
+        _stop_requests() as stop,
+        Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]:.1f} it/s  D {task.fields[ld]:.3f}  G {task.fields[lg]:.3f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not progress,
+        ) as bar,
+    ):
+        log = csv.DictWriter(log_file, LOG_FIELDS)
+        if new_log:
+            log.writeheader()
+        task = bar.add_task(
+            "train",
+            total=config.epochs * per_epoch,
+            completed=run.step,
+            epoch=run.epoch + 1,
+            epochs=config.epochs,
+            speed=0.0,
+            ld=0.0,
+            lg=0.0,
+        )
+        stats: dict[str, float] = {}
+        while run.epoch < config.epochs:
+            if run.perm is None:
+                run.perm = torch.randperm(len(data))
+            batches = run.perm[: per_epoch * config.batch_size].view(per_epoch, -1)
+            while run.iteration < per_epoch:
+                start = time.perf_counter()
+                stats = run.train_step(batches[run.iteration])
+                seconds = time.perf_counter() - start
+                run.seconds += seconds
+                run.step += 1
+                run.iteration += 1
+                log.writerow(
+                    {"step": run.step, "epoch": run.epoch + 1, "iteration": run.iteration,
+                     **stats, "seconds": round(seconds, 4)}
+                )  # fmt: skip
+                log_file.flush()
+                bar.update(
+                    task, advance=1, epoch=run.epoch + 1, speed=1 / seconds,
+                    ld=stats["loss_d"], lg=stats["loss_g"],
+                )  # fmt: skip
+                if stop[0]:
+                    log_file.flush()
+                    path = run.save_checkpoint()
+                    raise TrainingInterrupted(
+                        f"stopped at epoch {run.epoch + 1}, step {run.step}; checkpoint saved to "
+                        f"{path}; continue with: artstyle train {data_dir} -o {run_dir} --resume"
+                    )
+            run.epoch += 1
+            run.iteration = 0
+            run.perm = None
+            done = run.epoch == config.epochs
+            if run.epoch % config.sample_every == 0 or done:
+                run.sample_grid()
+            if run.epoch % config.checkpoint_every == 0 or done:
+                log_file.flush()
+                run.save_checkpoint()
+                if not progress and stats:
+                    console.print(
+                        f"epoch {run.epoch}/{config.epochs} step {run.step} "
+                        f"D {stats['loss_d']:.3f} G {stats['loss_g']:.3f} "
+                        f"D(x) {stats['d_real']:.2f} D(G(z)) {stats['d_fake']:.2f} "
+                        f"{run.step / max(run.seconds, 1e-9):.2f} it/s"
+                    )
+
+    generator_path = export_generator(
+        run.sampler,
+        config,
+        run_dir / "generator.safetensors",
+        card={
+            "data": str(Path(data_dir).resolve()),
+            "images": len(data),
+            "epochs": config.epochs,
+            "iterations": run.step,
+            "training_seconds": round(run.seconds, 1),
+            "machine": f"{platform.machine()} {run.device.type}, {torch.get_num_threads()} threads",
+            "skipped_d": run.skipped_d,
+            "skipped_g": run.skipped_g,
+        },
+    )
+    from artstyle.gan.curves import plot_runs
+
+    plot_runs([run_dir], run_dir / "curves.png")
+    return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)

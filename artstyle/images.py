@@ -1,0 +1,206 @@
+"""One way to read, convert, find and write images for the whole project.
+
+Reading is forgiving about *kinds* of image (EXIF rotation, CMYK, greyscale, palette, alpha,
+16-bit and float modes, animations) and strict about *broken* ones: an empty, truncated, corrupt,
+oversized or non-image file raises `ImageReadError`, whose message names the file and the reason.
+Writing is atomic and never replaces an input.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from artstyle.atomic import atomic_path
+from artstyle.errors import ImageReadError, OutputError
+
+#: Refuse to decode images above this many pixels (a decompression bomb guard); configurable.
+DEFAULT_MAX_PIXELS = 64_000_000
+
+#: Suffixes treated as images when walking folders (compared case-insensitively).
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
+)
+
+#: Output formats by suffix, with the save options that suit a finished picture.
+_WRITE_FORMATS: dict[str, tuple[str, dict[str, object]]] = {
+    ".jpg": ("JPEG", {"quality": 95}),
+    ".jpeg": ("JPEG", {"quality": 95}),
+    ".png": ("PNG", {}),
+    ".webp": ("WEBP", {"quality": 95}),
+    ".tif": ("TIFF", {}),
+    ".tiff": ("TIFF", {}),
+    ".gif": ("GIF", {}),
+}
+
+ImageSource = Union[str, Path, Image.Image, np.ndarray, torch.Tensor]
+
+
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Read `path` as an upright 8-bit RGB image, or raise `ImageReadError` naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(path, "no such file")
+    if path.is_dir():
+        raise ImageReadError(path, "is a folder, not an image file")
+    try:
+        if path.stat().st_size == 0:
+            raise ImageReadError(path, "empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > max_pixels:
+                    raise ImageReadError(
+                        path,
+                        f"{img.width}x{img.height} pixels is over the limit of {max_pixels:,} "
+                        "(raise max_pixels if the file is trusted)",
+                    )
+                img.seek(0)  # first frame of an animation
+                img.load()
+                return to_rgb(_upright(img))
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageReadError(path, f"too many pixels (over the limit of {max_pixels:,})") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image file, or a format Pillow cannot read") from None
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - bad EXIF must never cost the user the picture
+        return img
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return Image.fromarray(_to_uint8(np.asarray(img), img.mode)).convert("RGB")
+    if img.mode == "P" and "transparency" in img.info or img.mode in ("RGBA", "LA", "PA", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
+    """Scale 16-bit, 32-bit integer or float greyscale pixels to 0..255."""
+    arr = values.astype(np.float64)
+    if mode == "F":
+        scale = 1.0 if arr.max(initial=0.0) <= 1.0 else 1.0 / 255.0
+    elif mode.startswith("I;16") or arr.max(initial=0.0) > 255:
+        scale = 1.0 / 65535.0
+    else:
+        scale = 1.0 / 255.0
+    return np.clip(np.rint(arr * scale * 255.0), 0, 255).astype(np.uint8)
+
+
+def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Accept a path, a PIL image, an HxW(xC) array (uint8, or float 0..1) or a 0..1 tensor."""
+    if isinstance(source, (str, Path)):
+        return read_image(source, max_pixels=max_pixels)
+    if isinstance(source, Image.Image):
+        return to_rgb(source)
+    if isinstance(source, torch.Tensor):
+        return to_pil(source)
+    if isinstance(source, np.ndarray):
+        arr = source
+        if arr.dtype != np.uint8:
+            arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+            raise ValueError(f"an image array must be HxW, HxWx3 or HxWx4, got {source.shape}")
+        return to_rgb(Image.fromarray(arr))
+    raise TypeError(f"cannot use {type(source).__name__} as an image")
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> float tensor of shape (1, 3, H, W) in 0..1."""
+    arr = np.asarray(to_rgb(img), dtype=np.uint8)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def to_pil(tensor: torch.Tensor) -> Image.Image:
+    """A (3, H, W) or (1, 3, H, W) tensor in 0..1 -> PIL RGB (values are clamped)."""
+    t = tensor.detach()
+    if t.dim() == 4:
+        if t.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of {t.shape[0]}")
+        t = t[0]
+    arr = t.float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(arr, "RGB")
+
+
+def resize_longest(img: Image.Image, size: int) -> Image.Image:
+    """Resize so the longest side is `size` pixels, keeping the aspect ratio."""
+    scale = size / max(img.size)
+    new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img if new == img.size else img.resize(new, Image.Resampling.LANCZOS)
+
+
+def find_images(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively, sorted) into image files.
+
+    Files named explicitly are kept whatever their suffix, so that a bad file is reported by the
+    reader rather than silently dropped; inside folders only image suffixes count.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in IMAGE_SUFFIXES
+                    and not p.name.startswith(".")
+                )
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise ImageReadError(path, "no such file or folder")
+    return found
+
+
+def write_image(
+    image: Image.Image | torch.Tensor,
+    path: str | Path,
+    *,
+    protect: Sequence[str | Path] = (),
+) -> Path:
+    """Write atomically in the format the suffix names; refuse to write over any `protect` path."""
+    path = Path(path)
+    fmt = _WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(_WRITE_FORMATS))
+        raise OutputError(f"{path}: unknown output format {path.suffix!r} (use one of {known})")
+    refuse_overwrite(path, protect)
+    pil = to_pil(image) if isinstance(image, torch.Tensor) else image
+    with atomic_path(path) as tmp:
+        pil.save(tmp, format=fmt[0], **fmt[1])
+    return path
+
+
+def refuse_overwrite(path: str | Path, protect: Sequence[str | Path]) -> None:
+    """Raise `OutputError` if `path` is (or links to) one of the `protect` files."""
+    target = Path(path).resolve()
+    for other in protect:
+        if Path(other).resolve() == target:
+            raise OutputError(f"{path}: refusing to overwrite an input file")

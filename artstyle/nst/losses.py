@@ -1,0 +1,96 @@
+"""Content, batch-Gram style and total-variation losses.
+
+Normalisation (why `style_weight=5e4, content_weight=1` is balanced): features are divided by the
+backbone's feature unit (`VGGFeatures.unit`: 255 for the Caffe weights, whose input is 0..255), so
+they are measured per unit of the 0..1 input whichever weights are used; a Gram matrix is
+`F F^T / (C H W)` as in the PyTorch tutorial; content and style losses are mean squared errors.
+The style loss is summed over its layers. In these units a style layer's Gram MSE between a photo
+and a painting is ~1e-5 and the content MSE of a clearly changed photo ~0.1-1, so 5e4 puts the two
+terms on the same scale (see docs/style_transfer.md for the pictures).
+
+The batch style loss of one layer is the seed's `(1/m) sum_i MSE(G_i, G(X))`, computed as
+`MSE(mean_i G_i, G(X)) + (1/m) sum_i MSE(G_i, mean_i G_i)`: the second term does not depend on X,
+so it is computed once, and a step costs one Gram per layer whatever m is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+    """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`."""
+    b, c, h, w = features.shape
+    flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels_last input
+    return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+    """MSE between the output's and the photo's features, in units of the 0..1 input."""
+    return F.mse_loss(features, target) / unit**2
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels (smooths high-frequency noise)."""
+    return (image[..., 1:, :] - image[..., :-1, :]).abs().mean() + (
+        image[..., :, 1:] - image[..., :, :-1]
+    ).abs().mean()
+
+
+@dataclass(frozen=True)
+class GramTarget:
+    """One style layer's target: the blended mean Gram and the batch's own spread around it."""
+
+    mean: torch.Tensor  # (C, C)
+    spread: float  # sum_i w_i MSE(G_i, mean): the part of the seed's loss X cannot change
+    weight: float = 1.0
+
+
+def gram_targets(
+    batches: Iterable[tuple[Sequence[torch.Tensor], torch.Tensor]],
+    layer_weights: Sequence[float],
+    unit: float = 1.0,
+) -> list[GramTarget]:
+    """Stream over (features per layer, blend weight per image) batches into `GramTarget`s.
+
+    Blend weights are normalised to sum to one; sums run in float64 so that the spread, a
+    difference of two large sums, keeps its precision.
+    """
+    sums: list[torch.Tensor] = []
+    squares: list[torch.Tensor] = []
+    total = torch.zeros((), dtype=torch.float64)
+    for features, blend in batches:
+        w = blend.to(torch.float64)
+        total = total + w.sum()
+        for layer, f in enumerate(features):
+            g = gram(f, unit).to(torch.float64)
+            weighted = torch.einsum("b,bij->ij", w.to(g.device), g)
+            square = (w.to(g.device) * g.pow(2).sum(dim=(1, 2))).sum()
+            if layer == len(sums):
+                sums.append(weighted)
+                squares.append(square)
+            else:
+                sums[layer] = sums[layer] + weighted
+                squares[layer] = squares[layer] + square
+    if not sums or total <= 0:
+        raise ValueError("the style batch is empty or its blend weights sum to zero")
+    targets = []
+    for s, sq, lw in zip(sums, squares, layer_weights, strict=True):
+        mean = s / total.to(s.device)
+        spread = (sq / total.to(sq.device) - mean.pow(2).sum()) / mean.numel()
+        targets.append(GramTarget(mean.float(), max(float(spread), 0.0), float(lw)))
+    return targets
+
+
+def style_loss(
+    features: Sequence[torch.Tensor], targets: Sequence[GramTarget], unit: float = 1.0
+) -> torch.Tensor:
+    """The seed's batch style loss, summed over layers with their weights (one Gram per layer)."""
+    loss = features[0].new_zeros(())
+    for f, target in zip(features, targets, strict=True):
+        loss = loss + target.weight * (F.mse_loss(gram(f, unit)[0], target.mean) + target.spread)
+    return loss

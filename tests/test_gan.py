@@ -1,0 +1,205 @@
+"""The GAN stage on tiny widths and a few real paintings: shapes, steps, schedules, resume."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+
+from artstyle.config import TrainConfig
+from artstyle.errors import ArtstyleError
+from artstyle.gan import checkpoint
+from artstyle.gan import train as training
+from artstyle.gan.augment import diff_augment
+from artstyle.gan.data import load_paintings
+from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    build_discriminator,
+    build_generator,
+)
+
+TINY = {"width": 4, "batch_size": 8, "sample_every": 1, "checkpoint_every": 1}
+
+
+@pytest.fixture(scope="module")
+def paintings(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """16 real paintings plus one corrupt and one empty file."""
+    folder = tmp_path_factory.mktemp("paintings")
+    for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
+        shutil.copy(src, folder / src.name)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg at all")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "empty.png").write_bytes(b"")
+    return folder
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_shapes(size: int) -> None:
+    g = DCGANGenerator(z_dim=100, width=8, image_size=size)
+    d = DCGANDiscriminator(width=8, image_size=size)
+    images = g(torch.randn(3, 100))
+    assert images.shape == (3, 3, size, size)
+    assert images.abs().max() <= 1
+    assert d(images).shape == (3,)
+    assert len(d.features(images)) == {64: 4, 128: 5}[size]
+
+
+def test_width_128_is_the_1024_filter_design() -> None:
+    d = DCGANDiscriminator(width=128, image_size=64)
+    widths = [m.out_channels for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert widths == [128, 256, 512, 1024, 1]
+
+
+def test_mlp_arch_shapes() -> None:
+    cfg = TrainConfig(arch="mlp")
+    images = build_generator(cfg)(torch.randn(2, 100))
+    assert images.shape == (2, 3, 64, 64)
+    assert build_discriminator(cfg)(images).shape == (2,)
+
+
+def test_bad_files_skipped_and_counted(paintings: Path) -> None:
+    seen: list[str] = []
+    data = load_paintings(paintings, 64, "center", on_skip=lambda e: seen.append(str(e)))
+    assert len(data) == 16
+    assert len(data.skipped) == 2
+    assert any("broken.jpg" in s for s in seen) and any("empty.png" in s for s in seen)
+    assert data.images.dtype == torch.uint8 and data.images.shape[1:] == (3, 64, 64)
+
+
+def test_patch_crop_gives_fresh_patches(paintings: Path) -> None:
+    data = load_paintings(paintings, 64, "patch")
+    assert data.images.shape[-1] == 128
+    a, b = data.batch(torch.arange(8)), data.batch(torch.arange(8))
+    assert a.shape == (8, 3, 64, 64) and a.min() >= -1 and a.max() <= 1
+    assert not torch.equal(a, b)
+
+
+def test_too_few_images_is_a_clear_error(paintings: Path) -> None:
+    with pytest.raises(ArtstyleError, match="at least 128"):
+        load_paintings(paintings, min_images=128)
+
+
+def test_label_smoothing_schedule() -> None:
+    cfg = TrainConfig(epochs=10)
+    labels = [training.real_label_at(cfg, e) for e in range(10)]
+    assert labels == [0.85] * 5 + [0.95] * 5
+
+
+def _run(cfg: TrainConfig, paintings: Path) -> training.Run:
+    return training.Run(cfg, load_paintings(paintings, 64, cfg.crop), Path("unused"))
+
+
+def test_one_step_updates_both_networks(paintings: Path) -> None:
+    run = _run(TrainConfig(**TINY), paintings)
+    g0 = [p.clone() for p in run.g.parameters()]
+    d0 = [p.clone() for p in run.d.parameters()]
+    stats = run.train_step(torch.arange(8))
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    assert all(not torch.equal(a, b) for a, b in zip(g0, run.g.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(d0, run.d.parameters()))
+
+
+@pytest.mark.parametrize("loss", ["hinge", "wgan-gp"])
+def test_other_losses_step(loss: str, paintings: Path) -> None:
+    run = _run(TrainConfig(**TINY, loss=loss), paintings)  # type: ignore[arg-type]
+    stats = run.train_step(torch.arange(8))
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+
+
+def test_conditional_backprop_skips_below_threshold_only(paintings: Path) -> None:
+    # BCE losses start near 1.4 (D) and 0.7 (G): a threshold of 100 always skips, 0 never does.
+    run = _run(TrainConfig(**TINY, d_threshold=100.0, g_threshold=0.0), paintings)
+    d0 = [p.clone() for p in run.d.parameters()]
+    g0 = [p.clone() for p in run.g.parameters()]
+    stats = run.train_step(torch.arange(8))
+    assert stats["skipped_d"] == 1 and stats["skipped_g"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(d0, run.d.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(g0, run.g.parameters()))
+    assert run.skipped_d == 1 and run.skipped_g == 0
+
+
+def test_diffaugment_keeps_shape_and_passes_gradients() -> None:
+    x = torch.rand(4, 3, 32, 32, requires_grad=True)
+    y = diff_augment(x * 2 - 1, "color,translation,cutout")
+    assert y.shape == x.shape
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert not torch.equal(y, x * 2 - 1)
+    assert torch.equal(diff_augment(x, ""), x)
+
+
+def test_unknown_diffaugment_policy_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown DiffAugment policy"):
+        TrainConfig(diffaugment="color,zoom")
+
+
+def _same_tensors(a: Path, b: Path) -> bool:
+    ta, _ = checkpoint.load(a)
+    tb, _ = checkpoint.load(b)
+    return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(
+    paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = TrainConfig(
+        **TINY, epochs=2, diffaugment="color,translation,cutout", ema=0.9, crop="patch", flip=True
+    )
+    training.train(paintings, tmp_path / "full", cfg, progress=False)
+
+    original = training.Run.train_step
+
+    def interrupt_at_step_3(self: training.Run, index: torch.Tensor) -> dict[str, float]:
+        stats = original(self, index)
+        if self.step == 2:  # the step being run is the 3rd: mid-epoch (2 batches per epoch)
+            signal.raise_signal(signal.SIGINT)
+        return stats
+
+    monkeypatch.setattr(training.Run, "train_step", interrupt_at_step_3)
+    with pytest.raises(training.TrainingInterrupted, match="--resume"):
+        training.train(paintings, tmp_path / "cut", cfg, progress=False)
+    monkeypatch.setattr(training.Run, "train_step", original)
+    assert checkpoint.load(tmp_path / "cut" / training.CHECKPOINT)[1]["step"] == 3
+
+    training.train(paintings, tmp_path / "cut", resume=True, progress=False)
+    assert _same_tensors(tmp_path / "full" / "generator.safetensors", tmp_path / "cut" / "generator.safetensors")
+    assert _same_tensors(tmp_path / "full" / training.CHECKPOINT, tmp_path / "cut" / training.CHECKPOINT)
+    rows = (tmp_path / "cut" / "log.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4  # header + every step exactly once
+
+
+def test_existing_run_is_not_overwritten(paintings: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(**TINY, epochs=1)
+    training.train(paintings, tmp_path / "run", cfg, progress=False)
+    with pytest.raises(ArtstyleError, match="--resume"):
+        training.train(paintings, tmp_path / "run", cfg, progress=False)
+
+
+def test_export_round_trip(paintings: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(**TINY, epochs=1)
+    result = training.train(paintings, tmp_path / "run", cfg, progress=False)
+    gen = StyleGenerator.from_pretrained(result.generator_path, device="cpu")
+    assert gen.card["images"] == 16 and len(gen.card["sha256"]) == 64
+    tensors, _ = checkpoint.load(result.generator_path)
+    assert all(v.dtype == torch.float16 for k, v in tensors.items() if "running" not in k and v.is_floating_point())
+    samples = gen.sample(5, seed=3)
+    assert samples.shape == (5, 3, 64, 64) and samples.min() >= 0 and samples.max() <= 1
+    assert torch.equal(samples, gen.sample(5, seed=3))
+    assert not torch.equal(samples, gen.sample(5, seed=4))
+    # the run folder and the training checkpoint load too, and agree with the fp16 export
+    from_run = StyleGenerator.from_pretrained(tmp_path / "run", device="cpu").sample(5, seed=3)
+    assert torch.allclose(from_run, samples, atol=2e-2)
+
+
+def test_corrupt_weights_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(ArtstyleError, match="bad.safetensors"):
+        StyleGenerator.from_pretrained(bad)
+    with pytest.raises(ArtstyleError, match="no such weights file"):
+        StyleGenerator.from_pretrained(tmp_path / "missing.safetensors")
