@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
 
@@ -17,7 +17,7 @@ class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     @classmethod
-    def from_toml(cls, path: str | Path, **overrides: object) -> _Config:
+    def from_toml(cls, path: str | Path, **overrides: object) -> Self:
         """Load settings from a TOML file; `overrides` (e.g. from the CLI) win."""
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ _WRITE_FORMATS: dict[str, tuple[str, dict[str, object]]] = {
     ".gif": ("GIF", {}),
 }
 
-ImageSource = Union[str, Path, Image.Image, np.ndarray, torch.Tensor]
+ImageSource = str | Path | Image.Image | np.ndarray | torch.Tensor
 
 
 def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -80,7 +79,7 @@ def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
     try:
         return ImageOps.exif_transpose(img)
-    except Exception:  # noqa: BLE001 - bad EXIF must never cost the user the picture
+    except Exception:  # bad EXIF must never cost the user the picture
         return img
 
 
@@ -90,7 +89,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return img
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         return Image.fromarray(_to_uint8(np.asarray(img), img.mode)).convert("RGB")
-    if img.mode == "P" and "transparency" in img.info or img.mode in ("RGBA", "LA", "PA", "La"):
+    if (img.mode == "P" and "transparency" in img.info) or img.mode in ("RGBA", "LA", "PA", "La"):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")

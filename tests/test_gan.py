@@ -167,8 +167,12 @@ def test_interrupted_then_resumed_equals_uninterrupted(
     assert checkpoint.load(tmp_path / "cut" / training.CHECKPOINT)[1]["step"] == 3
 
     training.train(paintings, tmp_path / "cut", resume=True, progress=False)
-    assert _same_tensors(tmp_path / "full" / "generator.safetensors", tmp_path / "cut" / "generator.safetensors")
-    assert _same_tensors(tmp_path / "full" / training.CHECKPOINT, tmp_path / "cut" / training.CHECKPOINT)
+    assert _same_tensors(
+        tmp_path / "full" / "generator.safetensors", tmp_path / "cut" / "generator.safetensors"
+    )
+    assert _same_tensors(
+        tmp_path / "full" / training.CHECKPOINT, tmp_path / "cut" / training.CHECKPOINT
+    )
     rows = (tmp_path / "cut" / "log.csv").read_text().splitlines()
     assert len(rows) == 1 + 4  # header + every step exactly once
 
@@ -186,7 +190,11 @@ def test_export_round_trip(paintings: Path, tmp_path: Path) -> None:
     gen = StyleGenerator.from_pretrained(result.generator_path, device="cpu")
     assert gen.card["images"] == 16 and len(gen.card["sha256"]) == 64
     tensors, _ = checkpoint.load(result.generator_path)
-    assert all(v.dtype == torch.float16 for k, v in tensors.items() if "running" not in k and v.is_floating_point())
+    assert all(
+        v.dtype == torch.float16
+        for k, v in tensors.items()
+        if "running" not in k and v.is_floating_point()
+    )
     samples = gen.sample(5, seed=3)
     assert samples.shape == (5, 3, 64, 64) and samples.min() >= 0 and samples.max() <= 1
     assert torch.equal(samples, gen.sample(5, seed=3))
@@ -199,7 +207,7 @@ def test_export_round_trip(paintings: Path, tmp_path: Path) -> None:
 def test_corrupt_weights_file_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 100)
-    with pytest.raises(ArtstyleError, match="bad.safetensors"):
+    with pytest.raises(ArtstyleError, match=r"bad\.safetensors"):
         StyleGenerator.from_pretrained(bad)
     with pytest.raises(ArtstyleError, match="no such weights file"):
         StyleGenerator.from_pretrained(tmp_path / "missing.safetensors")

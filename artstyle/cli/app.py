@@ -1,4 +1,4 @@
-"""The typer application; expected errors (`ArtstyleError`) become one red line, never a traceback."""
+"""The typer app: an expected error (`ArtstyleError`) becomes one red line, never a traceback."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def error_line(message: str) -> None:
 class _Group(TyperGroup):
     """Runs a command and turns an `ArtstyleError` into one line and exit code 2."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ArtstyleError as exc:

@@ -11,8 +11,8 @@ from rich.table import Table
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line
 from artstyle.config import CropMode, GanLoss, TrainConfig
 from artstyle.errors import ImageReadError
-from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
 from artstyle.gan.export import read_card
+from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
 from artstyle.gan.train import TrainingInterrupted, train
 from artstyle.images import write_image
 
@@ -22,7 +22,8 @@ Defaults follow Ast-GAN: Adam 2e-4 / beta1 0.5, batch 128, LeakyReLU 0.3 in D, r
 0.85 raised to 0.95 half-way. For a few hundred paintings add `--diffaugment
 color,translation,cutout`. Ctrl-C saves a checkpoint; `--resume` continues exactly.
 
-Example: artstyle train paintings/monet -o runs/monet --epochs 300 --diffaugment color,translation,cutout
+Example:
+  artstyle train paintings/monet -o runs/monet --diffaugment color,translation,cutout
 """
 
 
@@ -78,7 +79,7 @@ def train_command(
             data, out, config, resume=resume, console=console, on_skip=skipped, progress=progress
         )
     except TrainingInterrupted as exc:
-        console.print(f"[yellow]interrupted:[/] {exc}", highlight=False)
+        console.print(f"[yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     console.print(
         f"done: {result.steps} iterations in {result.seconds / 60:.1f} min "

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file, safe_open
+from safetensors.torch import load_file, safe_open, save_file
 
 from artstyle.atomic import atomic_path
 from artstyle.errors import ArtstyleError
@@ -27,7 +27,9 @@ def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torc
     return out
 
 
-def load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+def load_optimizer(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], prefix: str
+) -> None:
     """Inverse of `optimizer_tensors`; hyperparameters come from the optimiser as built."""
     state: dict[int, dict[str, torch.Tensor]] = {}
     for name, value in tensors.items():

@@ -25,7 +25,10 @@ def export_generator(
     the card's sha256 is that of the written file.
     """
     path = Path(path)
-    tensors = {f"g.{k}": v.half() if v.is_floating_point() else v for k, v in generator.state_dict().items()}
+    tensors = {
+        f"g.{k}": v.half() if v.is_floating_point() else v
+        for k, v in generator.state_dict().items()
+    }
     checkpoint.save(path, tensors, {"kind": KIND, "config": config.model_dump(mode="json")})
     write_card(path, {**card, "hyperparameters": config.model_dump(mode="json")})
     return path

@@ -51,6 +51,9 @@ LOG_FIELDS = [
     "skipped_d", "skipped_g", "real_label", "seconds",
 ]  # fmt: skip
 CHECKPOINT = "checkpoint.safetensors"
+#: Settings a resumed run may change: they decide how long it runs and what it records, not how
+#: it learns, so the run stays the same run.
+RESUMABLE = frozenset({"epochs", "sample_every", "checkpoint_every", "eval_every", "device"})
 
 
 class TrainingInterrupted(ArtstyleError):
@@ -72,7 +75,9 @@ class TrainResult:
 # --- losses -----------------------------------------------------------------------------------
 
 
-def d_loss(config: TrainConfig, real: torch.Tensor, fake: torch.Tensor, label: float) -> torch.Tensor:
+def d_loss(
+    config: TrainConfig, real: torch.Tensor, fake: torch.Tensor, label: float
+) -> torch.Tensor:
     """Discriminator loss on logits/scores of real and fake images."""
     if config.loss == "bce":
         return F.binary_cross_entropy_with_logits(
@@ -106,7 +111,9 @@ def score(config: TrainConfig, logits: torch.Tensor) -> float:
 
 def real_label_at(config: TrainConfig, epoch: int) -> float:
     """One-sided label smoothing: `real_label`, raised to `real_label_late` at the switch."""
-    return config.real_label if epoch < config.label_switch * config.epochs else config.real_label_late
+    return (
+        config.real_label if epoch < config.label_switch * config.epochs else config.real_label_late
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -120,10 +127,12 @@ class Run:
         self.data = data
         self.run_dir = run_dir
         self.device = resolve_device(config.device)
-        self.memory_format = torch.channels_last if config.arch == "dcgan" else torch.contiguous_format
+        self.memory_format = (
+            torch.channels_last if config.arch == "dcgan" else torch.contiguous_format
+        )
         torch.manual_seed(config.seed)
-        self.g = build_generator(config).to(self.device, memory_format=self.memory_format)
-        self.d = build_discriminator(config).to(self.device, memory_format=self.memory_format)
+        self.g = build_generator(config).to(self.device).to(memory_format=self.memory_format)
+        self.d = build_discriminator(config).to(self.device).to(memory_format=self.memory_format)
         self.ema = build_generator(config).to(self.device) if config.ema else None
         if self.ema is not None:
             self.ema.load_state_dict(self.g.state_dict())
@@ -296,8 +305,8 @@ def _stop_requests() -> Iterator[list[bool]]:
     try:
         yield flag
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def train(
@@ -313,8 +322,8 @@ def train(
     """Train a GAN on the images under `data_dir`, writing everything to `run_dir`.
 
     With `resume=True` the run continues from `run_dir/checkpoint.safetensors` with the settings
-    stored there (only an explicitly set `epochs` is taken from `config`). Without it, a `run_dir` that already holds a
-    checkpoint is refused, so no earlier run is overwritten.
+    stored there; of `config` only the explicitly set `RESUMABLE` fields apply. Without it, a
+    `run_dir` that already holds a checkpoint is refused, so no earlier run is overwritten.
     """
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
@@ -323,9 +332,8 @@ def train(
         if not ckpt.exists():
             raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
         stored = TrainConfig.model_validate(checkpoint.load(ckpt)[1]["config"])
-        if config is not None and "epochs" in config.model_fields_set:
-            stored = stored.model_copy(update={"epochs": config.epochs})
-        config = stored
+        given = config.model_fields_set & RESUMABLE if config is not None else set()
+        config = stored.model_copy(update={k: getattr(config, k) for k in given})
     elif ckpt.exists():
         raise ArtstyleError(
             f"{run_dir}: already holds a training run; use --resume to continue it "
@@ -347,7 +355,9 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_text(
         run_dir / "config.json",
-        json.dumps({"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")}, indent=2),
+        json.dumps(
+            {"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")}, indent=2
+        ),
     )
 
     per_epoch = run.batches_per_epoch()
@@ -359,7 +369,9 @@ def train(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]:.1f} it/s  D {task.fields[ld]:.3f}  G {task.fields[lg]:.3f}"),
+            TextColumn(
+                "{task.fields[speed]:.1f} it/s  D {task.fields[ld]:.3f}  G {task.fields[lg]:.3f}"
+            ),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,

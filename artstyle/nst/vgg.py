@@ -106,9 +106,10 @@ _TORCHVISION = _Convention(
     shift=tuple(-m / s for m, s in zip(_IMAGENET_MEAN, _IMAGENET_STD, strict=True)),  # type: ignore[arg-type]
 )
 
-#: How many feature units one unit of 0..1 input is worth, per backbone; the losses divide it out
-#: so that the same weights balance style and content whichever backbone is used.
-FEATURE_UNIT: dict[str, float] = {"caffe": 255.0, "torchvision": 1 / 0.226}
+#: Feature units per unit of *standardised* input (0..1 divided by the ImageNet std, ~0.226, as
+#: torchvision's VGG sees it). The losses divide features by it, so one set of loss weights
+#: means the same balance with either backbone (Caffe input is 0..255: 255 * 0.226 = 57.6).
+FEATURE_UNIT: dict[str, float] = {"caffe": 255.0 * 0.226, "torchvision": 1.0}
 
 
 @functools.cache
