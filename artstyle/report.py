@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +116,13 @@ def build_report(run_dir: str | Path, *, count: int = 64, seed: int = 0) -> str:
             "D's feature maps for sample 0 and guided-backprop reconstructions of its most "
             "active units.",
             lambda: explore.activation_figure(
-                explore.load_discriminator(run_dir), gen.sample(1, seed)[0]
+                explore.load_discriminator(run_dir), gen.decode(gen.latents(count, seed)[:1])[0]
             ),
         ),
     ]  # fmt: skip
     config = gen.config.model_dump(mode="json")
     description = gen.card.get("description", "")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = time.strftime("%Y-%m-%d %H:%M %Z")
     body = [
         f"<h1>artstyle run {html.escape(run_dir.name)}</h1>",
         f"<p>{html.escape(str(run_dir.resolve()))} · written {stamp}</p>",

@@ -73,7 +73,7 @@ def interpolate_command(
     gif: Path | None = typer.Option(None, help="also write the walk as an animated GIF here"),
     fps: float = typer.Option(12, help="GIF frames per second"),
 ) -> None:
-    """A grid of latent walks: each row walks to the next row's start, the last back to the first."""
+    """A grid of latent walks: each row walks to the next row's start, the last to the first."""
     gen = StyleGenerator.from_pretrained(model)
     starts = indices(rows, "--rows")
     grid = explore.interpolation_grid(

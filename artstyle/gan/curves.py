@@ -105,6 +105,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path | None = None) -> Figu
             axes[r, c].grid(alpha=0.3)
             if axes[r, c].has_data():
                 axes[r, c].legend(fontsize="small")
+    axes[1, 0].set_ylim(bottom=0)
     if out is not None:
         with atomic.atomic_path(out) as tmp:
             fig.savefig(tmp, format=Path(out).suffix.lstrip(".") or "png", dpi=100)

@@ -7,10 +7,15 @@ numbers and must never be compared with them; compare VGG-KIDs with each other o
 image size and on the same reference folder. Lower is better; two samples of the same
 distribution give about 0 (the estimator is unbiased, so small negative values happen).
 
-Features: the images are resized to `FEATURE_SIZE` px, and relu4_1 and relu5_1 are averaged over
-space and concatenated (1024 numbers), divided by the backbone's feature unit so they are O(1).
-Those two layers describe texture and composition rather than pixels, which is what a style GAN
-should get right.
+Features: the images are resized to `FEATURE_SIZE` px; relu4_1 and relu5_1 are averaged over
+space, each of the two vectors is scaled to length sqrt(512), and they are concatenated (1024
+numbers). Those layers describe texture and composition rather than pixels, which is what a style
+GAN should get right. The scaling makes the kernel's x.y/d the mean cosine similarity of the two
+layers, so VGG-KID is O(1) whatever the backbone's unit, and both layers count alike. Measured on
+the 409 impressionism paintings, plain pooled features divided by the unit were heavy-tailed and
+relu4_1 outweighed relu5_1 ten to one; the cubic kernel turned that into KIDs of ~1e5 and a
+standard deviation three times the value between two halves of the set, while the scaled features
+separate a young generator from the paintings by ~500 of those standard deviations, not ~170.
 
 **Memorisation ratio**: in the same feature space, the median distance from each generated image to
 its nearest training image, divided by the median distance from each training image to its
@@ -63,7 +68,7 @@ def _backbone(device: torch.device) -> VGGFeatures:
 def vgg_features(
     images: Images, device: str | torch.device = "cpu", batch_size: int = 50
 ) -> torch.Tensor:
-    """(N, 1024) float32 CPU features of RGB images, computed in batches on `device`."""
+    """(N, 1024) float32 CPU features of RGB images (see the module notes), batched on `device`."""
     device = resolve_device(device)
     vgg = _backbone(device)
     out = []
@@ -73,8 +78,8 @@ def vgg_features(
             x = x / 255
         if x.shape[-1] != FEATURE_SIZE or x.shape[-2] != FEATURE_SIZE:
             x = F.interpolate(x, size=FEATURE_SIZE, mode="bilinear", antialias=True)
-        pooled = [f.mean(dim=(2, 3)) for f in vgg(x)]
-        out.append(torch.cat(pooled, dim=1).div(vgg.unit).float().cpu())
+        pooled = [F.normalize(f.mean(dim=(2, 3)), dim=1) * f.shape[1] ** 0.5 for f in vgg(x)]
+        out.append(torch.cat(pooled, dim=1).float().cpu())
     return torch.cat(out)
 
 
@@ -121,7 +126,8 @@ def kid(
                 y[torch.randperm(y.shape[0], generator=gen)[:size]],
             )
             for _ in range(subsets)
-        ]
+        ],
+        dtype=torch.float64,
     )
     std = float(values.std()) if subsets > 1 else 0.0
     return float(values.mean()), std, size

@@ -197,8 +197,10 @@ class Run:
     def _update_ema(self) -> None:
         if self.ema is None or self.config.ema is None:
             return
+        # warm-up: early on the average follows G closely instead of remembering its random init
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
         for p_ema, p in zip(self.ema.parameters(), self.g.parameters()):
-            p_ema.lerp_(p, 1.0 - self.config.ema)
+            p_ema.lerp_(p, 1.0 - decay)
         for b_ema, b in zip(self.ema.buffers(), self.g.buffers()):
             b_ema.copy_(b)
 

@@ -1,0 +1,184 @@
+"""DCGAN speed: this project against pytorch/examples' dcgan, measured in the same run.
+
+The reference is written here the way pytorch/examples/dcgan/main.py does it: torchvision
+`ImageFolder` + `DataLoader` decoding the JPEGs every epoch (Resize, CenterCrop, ToTensor,
+Normalize), fp32 NCHW, and its plain step (two backward passes for D, D's weights still
+collecting gradients during G's step). Both sides use the same networks, batch and threads. The
+steps alternate, one of each per round, so a change in the machine's load hits both alike.
+
+Sampling: 64 images from this project's sampler (inference mode, eval BatchNorm) against a plain
+forward pass under `torch.no_grad()`.
+
+    OMP_NUM_THREADS=1 python benchmarks/gan_speed.py --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from artstyle.config import TrainConfig
+from artstyle.gan.data import load_paintings
+from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.gan.train import Run
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "paintings" / "impressionism"
+
+
+class ReferenceDCGAN:
+    """pytorch/examples' dcgan training loop, one step at a time, on the same networks."""
+
+    def __init__(self, config: TrainConfig, folder: Path, workers: int) -> None:
+        # ImageFolder wants class subfolders: link the painting folder in as the only class.
+        self._root = tempfile.TemporaryDirectory()
+        (Path(self._root.name) / folder.name).symlink_to(folder.resolve())
+        size = config.image_size
+        dataset = datasets.ImageFolder(
+            root=self._root.name,
+            transform=transforms.Compose(
+                [
+                    transforms.Resize(size),
+                    transforms.CenterCrop(size),
+                    transforms.ToTensor(),
+                    transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+                ]
+            ),
+        )
+        self.loader = DataLoader(
+            dataset, batch_size=config.batch_size, shuffle=True, num_workers=workers
+        )
+        self.batches = iter(self.loader)
+        self.z_dim = config.z_dim
+        self.g, self.d = build_generator(config), build_discriminator(config)
+        self.opt_g = torch.optim.Adam(
+            self.g.parameters(), lr=config.lr_g, betas=(config.beta1, 0.999)
+        )
+        self.opt_d = torch.optim.Adam(
+            self.d.parameters(), lr=config.lr_d, betas=(config.beta1, 0.999)
+        )
+        self.criterion = nn.BCEWithLogitsLoss()  # the example's Sigmoid + BCELoss, fused
+
+    def _next_batch(self) -> torch.Tensor:
+        """The next batch, starting a new epoch (and decoding every JPEG again) when one ends."""
+        try:
+            return next(self.batches)[0]
+        except StopIteration:
+            self.batches = iter(self.loader)
+            return next(self.batches)[0]
+
+    def step(self) -> int:
+        """One iteration of the example's loop; returns the number of images it trained on."""
+        real = self._next_batch()
+        n = real.shape[0]
+        self.d.zero_grad()
+        label = torch.full((n,), 1.0)
+        err_d_real = self.criterion(self.d(real), label)
+        err_d_real.backward()
+        fake = self.g(torch.randn(n, self.z_dim, 1, 1))
+        label.fill_(0.0)
+        err_d_fake = self.criterion(self.d(fake.detach()), label)
+        err_d_fake.backward()
+        self.opt_d.step()
+        self.g.zero_grad()
+        label.fill_(1.0)
+        err_g = self.criterion(self.d(fake), label)
+        err_g.backward()
+        self.opt_g.step()
+        return n
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def sampling_ms(sample: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `sample()` in ms, after one warm-up call."""
+    sample()
+    return 1000 * statistics.median(timed(sample) for _ in range(repeats))
+
+
+def batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
+    """Shuffled index batches over `n` images, forever (the project's epochs, minus logging)."""
+    while True:
+        perm = torch.randperm(n)
+        yield from perm[: n // batch_size * batch_size].view(-1, batch_size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="folder of paintings")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--iters", type=int, default=8, help="timed training steps per side")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--workers", type=int, default=0, help="reference DataLoader workers")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    config = TrainConfig(batch_size=args.batch_size, device="cpu")
+
+    start = time.perf_counter()
+    data = load_paintings(args.data, config.image_size)
+    decode_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as run_dir:
+        run = Run(config, data, Path(run_dir))
+        reference = ReferenceDCGAN(config, args.data, args.workers)
+        index = batches(len(data), config.batch_size)
+        run.train_step(next(index))  # warm-up: allocator, oneDNN kernels
+        reference.step()
+        ours_s = ref_s = 0.0
+        ref_images = 0
+        for _ in range(args.iters):
+            ours_s += timed(lambda: run.train_step(next(index)))
+            start = time.perf_counter()
+            ref_images += reference.step()
+            ref_s += time.perf_counter() - start
+    ours_ips = args.iters * config.batch_size / ours_s
+    ref_ips = ref_images / ref_s
+
+    sampler = StyleGenerator(build_generator(config), config, {}, Path("untrained"))
+    plain = build_generator(config)
+    z = torch.randn(64, config.z_dim, 1, 1)
+
+    def plain_forward() -> torch.Tensor:
+        """As the example samples: train-mode BatchNorm, then the same 0..1 conversion as ours."""
+        with torch.no_grad():
+            return plain(z).add(1).div(2).clamp(0, 1)
+
+    ours_ms = sampling_ms(lambda: sampler.sample(64, seed=0), repeats=10)
+    ref_ms = sampling_ms(plain_forward, repeats=10)
+
+    table = Table(
+        title=(
+            f"DCGAN width {config.width}, {config.image_size} px, batch {config.batch_size}, "
+            f"{args.threads} thread(s), {len(data)} paintings, {args.iters} steps each"
+        ),
+        title_justify="left",
+    )
+    for column in ("measure", "this project", "pytorch/examples way", "ratio"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    table.add_row(
+        "training, images/s", f"{ours_ips:.1f}", f"{ref_ips:.1f}", f"{ours_ips / ref_ips:.2f}x"
+    )
+    table.add_row(
+        "sampling 64 images, ms", f"{ours_ms:.1f}", f"{ref_ms:.1f}", f"{ref_ms / ours_ms:.2f}x"
+    )
+    table.add_row("decode folder once, s", f"{decode_s:.1f}", "every epoch", "")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
