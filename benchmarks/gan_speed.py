@@ -7,7 +7,7 @@ collecting gradients during G's step). Both sides use the same networks, batch a
 steps alternate, one of each per round, so a change in the machine's load hits both alike.
 
 Sampling: 64 images from this project's sampler (inference mode, eval BatchNorm) against a plain
-forward pass under `torch.no_grad()`.
+forward pass under `torch.no_grad()`, also called in turn.
 
     OMP_NUM_THREADS=1 python benchmarks/gan_speed.py --threads 1
 """
@@ -105,10 +105,16 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def sampling_ms(sample: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `sample()` in ms, after one warm-up call."""
-    sample()
-    return 1000 * statistics.median(timed(sample) for _ in range(repeats))
+def sampling_ms(
+    ours: Callable[[], object], reference: Callable[[], object], repeats: int
+) -> tuple[float, float]:
+    """Median wall times in ms of the two samplers, called in turn after one warm-up each."""
+    ours(), reference()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        times[0].append(timed(ours))
+        times[1].append(timed(reference))
+    return 1000 * statistics.median(times[0]), 1000 * statistics.median(times[1])
 
 
 def batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
@@ -158,8 +164,7 @@ def main() -> None:
         with torch.no_grad():
             return plain(z).add(1).div(2).clamp(0, 1)
 
-    ours_ms = sampling_ms(lambda: sampler.sample(64, seed=0), repeats=10)
-    ref_ms = sampling_ms(plain_forward, repeats=10)
+    ours_ms, ref_ms = sampling_ms(lambda: sampler.sample(64, seed=0), plain_forward, repeats=10)
 
     table = Table(
         title=(

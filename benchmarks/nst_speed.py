@@ -123,7 +123,7 @@ def main() -> None:
         for m in (1, 8, 64):
             repeats = 2 if args.quick or size == 512 else 4
             content = torch.rand(1, 3, size, size)
-            styles = torch.rand(m, 3, 256, 256)
+            styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
             ref = _reference_ms(content, styles, repeats)
             ours = _project_ms(content, styles, repeats)
             print(f"{size:>5} {m:>3} {ref:>13.0f} {ours:>12.0f} {ref / ours:>6.2f}x", flush=True)

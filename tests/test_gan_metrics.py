@@ -126,7 +126,7 @@ def test_run_evaluator_logs_without_touching_rng(run_dir: Path, paintings: Path)
     assert torch.equal(torch.get_rng_state(), rng) and net.training
     # the same numbers as `artstyle evaluate RUN DATA -n 8` on the same weights
     net.eval()
-    assert metrics.evaluate(gen, data, n=8).vgg_kid == pytest.approx(first.vgg_kid, rel=1e-4)
+    assert metrics.evaluate(gen, paintings, n=8).vgg_kid == pytest.approx(first.vgg_kid, rel=1e-4)
     evaluator(net, epoch=2, step=4)
     evaluator(net, epoch=2, step=4)  # a resumed run repeating an epoch replaces its row
     with (run_dir / "eval.csv").open(newline="") as f:

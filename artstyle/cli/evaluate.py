@@ -30,9 +30,9 @@ def evaluate_command(
 ) -> None:
     """Measure a generator against a folder of paintings: VGG-KID and a memorisation check.
 
-    VGG-KID is KID on the project's own VGG19 features, not Inception's: compare it only with
-    other VGG-KIDs on the same folder, never with published KID numbers. The memorisation ratio
-    is about 1 for novel samples and well below 1 for copies of training paintings.
+    VGG-KID is KID on this project's VGG19 features, not on Inception's.
+    Compare it only with other VGG-KIDs on the same folder, never with published KID numbers.
+    The memorisation ratio is about 1 for novel samples, well below 1 for copied paintings.
 
     Example: artstyle evaluate runs/monet paintings/monet -n 500 --update-card
     """

@@ -43,6 +43,7 @@ from artstyle.gan import checkpoint
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import export_generator
+from artstyle.gan.metrics import RunEvaluator
 from artstyle.gan.models import build_discriminator, build_generator
 from artstyle.images import write_image
 
@@ -362,6 +363,7 @@ def train(
         ),
     )
 
+    evaluator = RunEvaluator(data, run_dir, config.z_dim, device=run.device)
     per_epoch = run.batches_per_epoch()
     new_log = not log_path.exists()
     with (
@@ -427,6 +429,11 @@ def train(
             done = run.epoch == config.epochs
             if run.epoch % config.sample_every == 0 or done:
                 run.sample_grid()
+            if config.eval_every and (run.epoch % config.eval_every == 0 or done):
+                result = evaluator(run.sampler, run.epoch, run.step)
+                console.print(
+                    f"epoch {run.epoch}/{config.epochs} {result.summary()}", highlight=False
+                )
             if run.epoch % config.checkpoint_every == 0 or done:
                 log_file.flush()
                 run.save_checkpoint()

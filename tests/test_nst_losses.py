@@ -1,0 +1,122 @@
+"""The batch style loss equals the seed's naive per-image formula, at a cost that ignores m."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from artstyle.nst import losses
+from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
+from artstyle.nst.vgg import PRESETS, VGGFeatures
+from artstyle.pipeline import StyleTransfer
+
+UNIT = 57.63
+
+
+def _naive_gram(f: torch.Tensor) -> torch.Tensor:
+    c, h, w = f.shape
+    flat = f.reshape(c, h * w) / UNIT
+    return flat @ flat.t() / (c * h * w)
+
+
+def _naive_style_loss(
+    out: list[torch.Tensor], styles: list[list[torch.Tensor]], blend: torch.Tensor
+) -> torch.Tensor:
+    """The seed's formula: per layer, the (blended) mean over style images of MSE(G_i, G(X))."""
+    w = blend / blend.sum()
+    total = torch.zeros(())
+    for layer, f in enumerate(out):
+        g = _naive_gram(f[0])
+        total = total + sum(
+            wi * F.mse_loss(_naive_gram(s[layer][0]), g) for wi, s in zip(w, styles, strict=True)
+        )
+    return total
+
+
+@pytest.fixture(scope="module")
+def net() -> VGGFeatures:
+    return VGGFeatures(PRESETS["seed"].style)
+
+
+@pytest.mark.parametrize("m", [1, 3, 8])
+@pytest.mark.parametrize("blended", [False, True])
+def test_batch_loss_and_gradient_equal_naive(net: VGGFeatures, m: int, blended: bool) -> None:
+    g = torch.Generator().manual_seed(m)
+    styles = torch.rand(m, 3, 40, 48, generator=g)
+    blend = torch.rand(m, generator=g) + 0.1 if blended else torch.ones(m)
+    with torch.no_grad():
+        style_features = [net(s.unsqueeze(0)) for s in styles]
+        targets = gram_targets(
+            [(net(styles[:2]), blend[:2]), (net(styles[2:]), blend[2:])][: 1 if m == 1 else 2],
+            [1.0] * 5,
+            UNIT,
+        )
+    x1 = torch.rand(1, 3, 32, 36, generator=g, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_(True)
+    ours = style_loss(net(x1), targets, UNIT)
+    naive = _naive_style_loss(net(x2), style_features, blend)
+    ours.backward()
+    naive.backward()
+    torch.testing.assert_close(ours, naive, rtol=1e-4, atol=0)
+    assert x1.grad is not None and x2.grad is not None
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-4, atol=1e-4 * float(x2.grad.abs().max()))
+
+
+def test_layer_weights_scale_their_layer(net: VGGFeatures) -> None:
+    styles = torch.rand(2, 3, 32, 32)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        feats, out = net(styles), net(x)
+        plain = gram_targets([(feats, torch.ones(2))], [1.0] * 5, UNIT)
+        double_first = gram_targets([(feats, torch.ones(2))], [2.0, 1, 1, 1, 1], UNIT)
+        first_only = gram_targets([(feats, torch.ones(2))], [1.0, 0, 0, 0, 0], UNIT)
+    extra = style_loss(out, double_first, UNIT) - style_loss(out, plain, UNIT)
+    torch.testing.assert_close(extra, style_loss(out, first_only, UNIT))
+
+
+def test_gram_work_per_step_does_not_grow_with_m(
+    monkeypatch: pytest.MonkeyPatch, photo: object
+) -> None:
+    """Count Gram computations during the optimisation only (targets are made beforehand)."""
+    calls = {"n": 0}
+    real_gram = losses.gram
+
+    def counting_gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+        calls["n"] += 1
+        return real_gram(features, unit)
+
+    counts = {}
+    for m in (1, 8):
+        painter = StyleTransfer(torch.rand(m, 3, 32, 32), size=32, steps=3, device="cpu")
+        monkeypatch.setattr(losses, "gram", counting_gram)
+        calls["n"] = 0
+        painter.run(photo)
+        monkeypatch.setattr(losses, "gram", real_gram)
+        counts[m] = calls["n"]
+    assert counts[1] == counts[8] == 3 * len(PRESETS["seed"].style)
+
+
+def test_spread_is_zero_for_one_image_and_positive_for_many(net: VGGFeatures) -> None:
+    with torch.no_grad():
+        one = gram_targets([(net(torch.rand(1, 3, 32, 32)), torch.ones(1))], [1.0] * 5, UNIT)
+        two = gram_targets([(net(torch.rand(2, 3, 32, 32)), torch.ones(2))], [1.0] * 5, UNIT)
+    assert all(t.spread == 0 for t in one)
+    assert all(t.spread > 0 for t in two)
+
+
+def test_empty_or_zero_weight_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        gram_targets([], [1.0], UNIT)
+    with pytest.raises(ValueError, match="sum to zero"):
+        gram_targets([([torch.rand(2, 4, 3, 3)], torch.zeros(2))], [1.0], UNIT)
+
+
+def test_content_and_tv_losses() -> None:
+    f = torch.rand(1, 8, 5, 5)
+    assert content_loss(f, f) == 0
+    assert content_loss(f + 2.0, f, unit=2.0) == pytest.approx(1.0)
+    assert tv_loss(torch.full((1, 3, 8, 8), 0.3)) == 0
+    stripes = torch.zeros(1, 3, 8, 8)
+    stripes[..., ::2] = 1.0
+    assert tv_loss(stripes) == pytest.approx(1.0)

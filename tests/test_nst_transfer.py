@@ -1,0 +1,121 @@
+"""End-to-end behaviour of `StyleTransfer` / `stylize` on small images from ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artstyle.errors import ArtstyleError
+from artstyle.images import read_image, to_tensor
+from artstyle.nst.color import luminance
+from artstyle.nst.losses import gram
+from artstyle.pipeline import StyleTransfer, stylize, stylize_result
+
+SMALL = {"size": 64, "style_size": 64, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def painter(paintings: list[Path]) -> StyleTransfer:
+    return StyleTransfer(paintings[:4], steps=12, **SMALL)
+
+
+def _gram_distance(image: torch.Tensor, painter: StyleTransfer) -> float:
+    """Distance of the image's Grams to the batch-mean targets (the part steps can lower)."""
+    with torch.no_grad():
+        feats = painter.net(image)[: len(painter.targets)]
+        unit = painter.net.unit
+        return sum(
+            float((gram(f, unit)[0] - t.mean).pow(2).mean())
+            for f, t in zip(feats, painter.targets, strict=True)
+        )
+
+
+def test_lbfgs_lowers_loss_and_moves_towards_style(painter: StyleTransfer, photo: Path) -> None:
+    result = painter.run(photo)
+    first = result.history[0]
+    assert len(result.history) == 12
+    assert result.losses["total"] < 0.7 * first["total"]
+    start = to_tensor(Image.open(photo).convert("RGB").resize((64, 64), Image.Resampling.LANCZOS))
+    assert _gram_distance(result.tensor, painter) < 0.7 * _gram_distance(start, painter)
+    with torch.no_grad():
+        content_scale = float(painter.net(start)[-1].pow(2).mean()) / painter.net.unit**2
+    assert 0 < result.losses["content"] < content_scale  # nearer the photo than to blank features
+    assert result.image.size == (64, 64)
+    assert 0 <= float(result.tensor.min()) and float(result.tensor.max()) <= 1
+
+
+def test_adam_from_noise_lowers_loss_and_is_reproducible(
+    paintings: list[Path], photo: Path
+) -> None:
+    painter = StyleTransfer(paintings[:2], steps=6, optimizer="adam", init="noise", **SMALL)
+    a, b = painter.run(photo), painter.run(photo)
+    assert a.losses["total"] < a.history[0]["total"]
+    torch.testing.assert_close(a.tensor, b.tensor)
+    other = StyleTransfer(paintings[:2], steps=6, optimizer="adam", init="noise", seed=1, **SMALL)
+    assert not torch.equal(other.run(photo).tensor, a.tensor)
+
+
+def test_callback_sees_every_step(painter: StyleTransfer, photo: Path) -> None:
+    seen: list[tuple[int, set[str], tuple[int, ...]]] = []
+    painter.run(photo, lambda step, losses, image: seen.append((step, set(losses), image.shape)))
+    assert [s[0] for s in seen] == list(range(1, 13))
+    assert seen[0][1] == {"total", "content", "style"}
+    assert seen[0][2] == (1, 3, 64, 64)
+
+
+def test_preserve_color_keeps_the_photos_chrominance(paintings: list[Path], photo: Path) -> None:
+    result = stylize_result(photo, paintings[:2], steps=4, preserve_color=True, **SMALL)
+    original = to_tensor(read_image(photo).resize((64, 64), Image.Resampling.LANCZOS))
+    # chrominance = image minus its luminance; equal up to clamping and 8-bit rounding
+    delta = (result.tensor - luminance(result.tensor)) - (original - luminance(original))
+    assert float(delta.abs().mean()) < 0.02
+
+
+def test_inputs_may_be_paths_pil_arrays_or_a_tensor_batch(paintings: list[Path]) -> None:
+    pils = [read_image(p) for p in paintings[:3]]
+    from_paths = StyleTransfer(paintings[:3], **SMALL).targets
+    from_arrays = StyleTransfer([np.asarray(p) for p in pils], **SMALL).targets
+    batch = torch.cat([to_tensor(p) for p in pils])
+    from_tensor = StyleTransfer(batch, **SMALL).targets
+    for a, b, c in zip(from_paths, from_arrays, from_tensor, strict=True):
+        torch.testing.assert_close(a.mean, b.mean)
+        torch.testing.assert_close(a.mean, c.mean, rtol=1e-4, atol=1e-6)
+
+
+def test_stylize_returns_a_picture_with_the_longest_side_asked_for(
+    paintings: list[Path],
+) -> None:
+    photo = Image.new("RGB", (90, 60), (200, 120, 40))
+    out = stylize(photo, paintings[:1], steps=2, size=48, style_size=32, device="cpu")
+    assert isinstance(out, Image.Image) and out.size == (48, 32)
+
+
+def test_mixed_style_sizes_and_native_style_size(paintings: list[Path]) -> None:
+    styles = [Image.new("RGB", (40, 30), "red"), Image.new("RGB", (20, 20), "blue")]
+    painter = StyleTransfer(styles, style_size=None, steps=1, size=32, device="cpu")
+    assert painter.num_styles == 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"style_layers": ["conv_99"]}, "unknown VGG19 layer"),
+        ({"layer_weights": [1.0, 2.0]}, "2 layer weights given for 5 style layers"),
+        ({"style_blend": [1.0]}, "style_blend needs 2"),
+        ({"steps": 0}, "steps"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"colour": True}, "colour"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ArtstyleError, match=message):
+        StyleTransfer(torch.rand(2, 3, 16, 16), device="cpu", **settings)
+
+
+def test_no_styles_is_an_error() -> None:
+    with pytest.raises(ArtstyleError, match="no style images"):
+        StyleTransfer([])
