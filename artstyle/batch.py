@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from artstyle.errors import ArtstyleError, ImageReadError, OutputError
+from artstyle.errors import ImageReadError, OutputError
 from artstyle.images import IMAGE_SUFFIXES, find_images
 
 #: Added to the photo's name so that an output never has an input's name.
@@ -33,7 +33,7 @@ class Plan:
     """The jobs of a run, plus inputs that could not even be listed (missing, empty folder)."""
 
     jobs: list[Job]
-    failed: list[ArtstyleError]
+    failed: list[ImageReadError]
 
     def pending(self, overwrite: bool = False) -> list[Job]:
         """Jobs whose output does not exist yet (all of them with `overwrite`)."""
@@ -47,7 +47,7 @@ def plan(inputs: Sequence[str | Path], out: str | Path, suffix: str = ".png") ->
     """
     out = Path(out)
     found: list[tuple[Path, Path]] = []  # (photo, path relative to the output folder)
-    failed: list[ArtstyleError] = []
+    failed: list[ImageReadError] = []
     for raw in inputs:
         path = Path(raw)
         try:

@@ -38,10 +38,10 @@ class TransferConfig(_Config):
     style_weight: float = Field(5e4, ge=0, description="weight b of the style loss")
     content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
     tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
-    steps: int = Field(100, ge=1, description="loss evaluations (forward + backward passes)")
-    size: int = Field(512, ge=16, description="longest side of the output in pixels")
+    steps: int = Field(40, ge=1, description="loss evaluations (forward + backward passes)")
+    size: int = Field(384, ge=16, description="longest side of the output in pixels")
     style_size: int | None = Field(
-        256, ge=16, description="longest side the style images are resized to (None: as they are)"
+        128, ge=16, description="longest side the style images are resized to (None: as they are)"
     )
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
     lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
@@ -59,7 +59,11 @@ class TransferConfig(_Config):
         "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
     )
     preserve_color: bool = Field(False, description="transfer luminance only, keep photo colours")
-    seed: int = Field(0, description="seed for noise init and reproducibility")
+    model: str = Field(
+        "impressionism", description="generator of the style batch: shipped name, file or run"
+    )
+    num_styles: int = Field(16, ge=1, description="size of the generated style batch")
+    seed: int = Field(0, description="seed of the generated style batch and of noise init")
     device: str = Field("auto", description="auto, cpu or cuda")
 
 

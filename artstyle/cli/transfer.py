@@ -1,42 +1,63 @@
-"""`artstyle transfer PHOTO... --styles PATH...`: paint photos with the style of a batch of images."""
+"""`artstyle transfer`: paint photos (or whole folders) with a learned or a given style."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import click
+import torch
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from torchvision.utils import make_grid
 from typer.core import TyperCommand
 
+from artstyle import atomic
+from artstyle.batch import Job, plan
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line
 from artstyle.config import TransferConfig
 from artstyle.errors import ArtstyleError, OutputError
-from artstyle.images import find_images, write_image
-from artstyle.pipeline import StyleTransfer
+from artstyle.images import find_images, refuse_overwrite, write_image
+from artstyle.nst.transfer import StyleTransfer
+from artstyle.pipeline import StylePipeline, example_photo
 
 _DEFAULTS = TransferConfig()
 _STYLE_FLAGS = ("--styles", "-s")
-_HELP = """Paint photos with the style of a batch of style images (Gatys style transfer).
-
-PHOTO may be files or folders (searched recursively). `--styles` takes files or folders; all the
-images in them together form the style batch (their Gram matrices are averaged). Results go to
-OUT/<name>_stylized.png, so inputs are never overwritten.
-
-Example: artstyle transfer photo.jpg --styles paintings/vangogh --steps 100 --size 512
-"""
+_HELP = "\n\n".join(
+    [
+        "Paint photos with a style: by default the style a shipped GAN learned "
+        f"(`--model {_DEFAULTS.model}`), which generates a batch of {_DEFAULTS.num_styles} style "
+        "images whose Gram matrices are averaged; or your own style images with `--styles`.",
+        "PHOTO may be files or folders (searched recursively; the structure is mirrored under "
+        "OUT). With no PHOTO, a bundled example photo is painted. Results go to "
+        "OUT/<name>_stylized.png, so inputs are never overwritten; finished outputs are skipped, "
+        "so a stopped folder run continues where it left off (`--overwrite` redoes them).",
+        "Exit 0: all painted; 1: some inputs failed (the rest are done); 2: usage error.",
+        "Examples:\n\n"
+        "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
+        "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 32 --seed 7\n\n"
+        "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512",
+    ]
+)
 
 
 class _GreedyStylesCommand(TyperCommand):
     """Lets `--styles a.jpg b/ c.png` take several paths, as the usage line promises."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, spread_option(args, _STYLE_FLAGS))
 
 
@@ -68,46 +89,23 @@ class _Outcome:
     error: str = ""
 
 
-def output_paths(photos: Sequence[Path], out: Path) -> list[Path]:
-    """`out/<stem>_stylized.png` per photo (`-2`, `-3`... for repeated names); `out` itself when it
-    names an image file and there is one photo."""
-    if out.suffix:
-        if len(photos) != 1:
-            raise OutputError(f"{out}: a file name as output needs exactly one photo")
-        return [out]
-    seen: Counter[str] = Counter()
-    paths = []
-    for photo in photos:
-        seen[photo.stem] += 1
-        tag = "" if seen[photo.stem] == 1 else f"-{seen[photo.stem]}"
-        paths.append(out / f"{photo.stem}{tag}_stylized.png")
-    return paths
-
-
-def _collect_photos(args: Sequence[Path], failed: list[_Outcome]) -> list[Path]:
-    """Photo files from files and folders; a missing path or an empty folder is a failed input."""
-    photos: list[Path] = []
-    for arg in args:
-        try:
-            found = find_images([arg])
-        except ArtstyleError as exc:
-            failed.append(_Outcome(arg, error=str(exc)))
-            continue
-        if not found:
-            failed.append(_Outcome(arg, error=f"{arg}: no images in this folder"))
-        photos.extend(found)
-    return photos
-
-
 @app.command("transfer", cls=_GreedyStylesCommand, help=_HELP)
 def transfer_command(
-    photos: list[Path] = typer.Argument(..., help="photos, or folders of photos"),
-    styles: list[Path] = typer.Option(
-        ..., *_STYLE_FLAGS, help="style images or folders (several allowed): the style batch"
+    photos: list[Path] | None = typer.Argument(
+        None, help="photos, or folders of photos [default: a bundled example photo]"
     ),
+    styles: list[Path] | None = typer.Option(
+        None, *_STYLE_FLAGS, help="your own style images or folders, instead of a generator"
+    ),
+    model: str = typer.Option(
+        _DEFAULTS.model, "--model", "-m", help="generator: shipped name, .safetensors or run folder"
+    ),
+    num_styles: int = typer.Option(_DEFAULTS.num_styles, help="generated style images"),
+    save_styles: bool = typer.Option(False, help="also write the style batch as a grid"),
     out: Path = typer.Option(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
+    overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
     style_weight: float = typer.Option(_DEFAULTS.style_weight, help="weight of the style loss"),
     content_weight: float = typer.Option(_DEFAULTS.content_weight, help="weight of the content"),
     steps: int = typer.Option(_DEFAULTS.steps, help="optimisation steps (loss evaluations)"),
@@ -119,83 +117,147 @@ def transfer_command(
     layers: Literal["seed", "gatys"] = typer.Option(_DEFAULTS.layers, help="layer preset"),
     init: Literal["content", "noise"] = typer.Option(_DEFAULTS.init, help="start image"),
     preserve_color: bool = typer.Option(False, help="transfer luminance only (keep colours)"),
-    save_every: int = typer.Option(0, help="also save the image every K steps (0: never)"),
-    seed: int = typer.Option(_DEFAULTS.seed, help="random seed"),
+    save_every: int = typer.Option(
+        0, help="also save the image every K steps, and the losses as CSV (0: never)"
+    ),
+    seed: int = typer.Option(_DEFAULTS.seed, help="seed of the style batch and noise init"),
     device: str = typer.Option(_DEFAULTS.device, help="auto, cpu or cuda"),
 ) -> None:
-    failed: list[_Outcome] = []
-    photo_files = _collect_photos(photos, failed)
-    style_files = find_images(styles)
-    if not style_files:
+    settings = TransferConfig(
+        style_weight=style_weight,
+        content_weight=content_weight,
+        steps=steps,
+        size=size,
+        style_size=style_size or None,
+        optimizer=optimizer,
+        layers=layers,
+        init=init,
+        preserve_color=preserve_color,
+        model=model,
+        num_styles=num_styles,
+        seed=seed,
+        device=device,
+    )
+    inputs = list(photos or [])
+    if not inputs:
+        inputs = [out.parent / "example.png" if out.suffix else out / "example.png"]
+        if not inputs[0].exists():
+            write_image(example_photo(), inputs[0])
+    work = plan(inputs, out)
+    outcomes = [_Outcome(e.path, error=str(e)) for e in work.failed]
+    style_files = find_images(styles) if styles else []
+    if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
-    if not photo_files and failed:
-        raise ArtstyleError("; ".join(f.error for f in failed))
-    targets = output_paths(photo_files, out)
-    settings: dict[str, Any] = {
-        "style_weight": style_weight,
-        "content_weight": content_weight,
-        "steps": steps,
-        "size": size,
-        "style_size": style_size or None,
-        "optimizer": optimizer,
-        "layers": layers,
-        "init": init,
-        "preserve_color": preserve_color,
-        "seed": seed,
-        "device": device,
-    }
-    with console.status(f"computing the style targets of {len(style_files)} images"):
-        painter = StyleTransfer(style_files, **settings)
-    protect = [*photo_files, *style_files]
-    done = [_paint(painter, p, t, protect, save_every) for p, t in zip(photo_files, targets)]
-    _summary(done + failed)
-    if failed or any(d.error for d in done):
+    protect = [j.photo for j in work.jobs] + style_files
+    for job in list(work.jobs):
+        try:
+            refuse_overwrite(job.output, protect)
+        except OutputError as exc:
+            outcomes.append(_Outcome(job.photo, error=str(exc)))
+            work.jobs.remove(job)
+    for o in outcomes:
+        error_line(o.error)
+    if not work.jobs:
+        raise ArtstyleError("nothing to paint: " + "; ".join(o.error for o in outcomes))
+    pending = work.pending(overwrite)
+    skipped = len(work.jobs) - len(pending)
+    if skipped:
+        console.print(f"{skipped} photo(s) already painted in {out} (use --overwrite to redo)")
+
+    painter, batch = _painter(settings, style_files)
+    if save_styles and batch is not None:
+        grid = out.parent / f"{out.stem}_styles.png" if out.suffix else out / "styles.png"
+        write_image(make_grid(batch.cpu(), nrow=8, padding=2, pad_value=1.0), grid, protect=protect)
+        console.print(f"style batch: {grid}")
+
+    try:
+        with _progress() as progress:
+            overall = progress.add_task("photos", total=len(pending), losses="")
+            for job in pending:
+                outcomes.append(_paint(painter, job, protect, save_every, progress))
+                progress.advance(overall)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished outputs are kept; run again to continue")
+        raise typer.Exit(130) from None
+    _summary(outcomes, skipped)
+    if any(o.error for o in outcomes):
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _paint(
-    painter: StyleTransfer, photo: Path, target: Path, protect: list[Path], save_every: int
-) -> _Outcome:
-    """Paint one photo with a progress bar; an input or output problem is reported, not raised."""
-    start = time.perf_counter()
-    columns = (
+def _painter(
+    settings: TransferConfig, style_files: list[Path]
+) -> tuple[StyleTransfer, torch.Tensor | None]:
+    """The style-transfer stage with its targets computed once for the whole run."""
+    if style_files:
+        with console.status(f"computing the style targets of {len(style_files)} images"):
+            return StyleTransfer(style_files, settings), None
+    with console.status(f"generating {settings.num_styles} style images with {settings.model}"):
+        pipe = StylePipeline.from_pretrained(settings.model, settings)
+        return pipe.transfer, pipe.styles
+
+
+def _progress() -> Progress:
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[losses]}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        redirect_stdout=False,  # stdout carries only the output paths
     )
+
+
+def _paint(
+    painter: StyleTransfer, job: Job, protect: list[Path], save_every: int, progress: Progress
+) -> _Outcome:
+    """Paint one photo; an input or output problem is reported and returned, not raised."""
+    start = time.perf_counter()
+    target = job.output
+    task: TaskID = progress.add_task(job.photo.name, total=painter.config.steps, losses="")
+
+    def on_step(step: int, losses: dict[str, float], image: torch.Tensor) -> None:
+        shown = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
+        progress.update(task, completed=step, losses=shown)
+        if save_every and step % save_every == 0:
+            snapshot = target.with_name(f"{target.stem}_step{step:04d}{target.suffix}")
+            write_image(image, snapshot, protect=protect)
+
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            task = progress.add_task(photo.name, total=painter.config.steps, losses="")
-
-            def on_step(step: int, losses: dict[str, float], image: Any) -> None:
-                shown = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
-                progress.update(task, completed=step, losses=shown)
-                if save_every and step % save_every == 0:
-                    snapshot = target.with_name(f"{target.stem}_step{step:04d}{target.suffix}")
-                    write_image(image, snapshot, protect=protect)
-
-            result = painter.run(photo, on_step)
+        result = painter.run(job.photo, on_step)
         write_image(result.image, target, protect=protect)
+        if save_every:
+            _write_losses(target.with_name(f"{target.stem}_losses.csv"), result.history)
     except ArtstyleError as exc:
         error_line(str(exc))
-        return _Outcome(photo, error=str(exc))
+        return _Outcome(job.photo, error=str(exc))
+    finally:
+        progress.remove_task(task)
     typer.echo(str(target))
-    return _Outcome(photo, target, time.perf_counter() - start, result.losses)
+    return _Outcome(job.photo, target, time.perf_counter() - start, result.losses)
 
 
-def _summary(outcomes: list[_Outcome]) -> None:
+def _write_losses(path: Path, history: list[dict[str, float]]) -> None:
+    """The loss history as CSV (step, then one column per loss term), for `explore progress`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, ["step", *history[0]])
+    writer.writeheader()
+    writer.writerows({"step": i, **h} for i, h in enumerate(history, start=1))
+    atomic.write_text(path, buffer.getvalue())
+
+
+def _summary(outcomes: list[_Outcome], skipped: int) -> None:
     table = Table(title="style transfer", title_justify="left")
     for column in ("photo", "output", "seconds", "content", "style"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for o in outcomes:
         if o.error:
             table.add_row(str(o.photo), f"[red]failed: {o.error}[/]", "", "", "")
-        else:
-            assert o.losses is not None
+        elif o.losses is not None:
             row = (f"{o.seconds:.1f}", f"{o.losses['content']:.3g}", f"{o.losses['style']:.3g}")
             table.add_row(str(o.photo), str(o.output), *row)
     console.print(table)
     ok = sum(not o.error for o in outcomes)
-    console.print(f"{ok} painted, {len(outcomes) - ok} failed")
+    tail = f", {skipped} skipped (already done)" if skipped else ""
+    console.print(f"{ok} painted, {len(outcomes) - ok} failed{tail}")

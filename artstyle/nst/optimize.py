@@ -7,6 +7,7 @@ points worse than the last one, so the result is the lowest-loss image evaluated
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -84,10 +85,8 @@ def optimize(
             opt.zero_grad(set_to_none=False)
             return evaluate()
 
-        try:
+        with contextlib.suppress(_Done):
             opt.step(closure)  # type: ignore[arg-type]
-        except _Done:
-            pass
     elif optimizer == "adam":
         opt = torch.optim.Adam([image], lr=lr)
         for _ in range(steps):

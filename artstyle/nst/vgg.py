@@ -155,6 +155,10 @@ def _torchvision_weights() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 class VGGFeatures(nn.Module):
     """Frozen VGG19 cut after the deepest of `layers`; returns those layers' outputs in order."""
 
+    order: torch.Tensor
+    scale: torch.Tensor
+    shift: torch.Tensor
+
     def __init__(self, layers: Sequence[str], backbone: Backbone = "caffe") -> None:
         super().__init__()
         if not layers:
@@ -173,8 +177,7 @@ class VGGFeatures(nn.Module):
             if name.startswith("conv"):
                 weight, bias = weights[name]
                 conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
-                conv.weight.data.copy_(weight)
-                conv.bias.data.copy_(bias)
+                conv.load_state_dict({"weight": weight, "bias": bias})
                 modules.append(conv)
             elif name.startswith("relu"):
                 modules.append(nn.ReLU())  # not in place: a conv output may be a tapped layer
