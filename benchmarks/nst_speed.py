@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artstyle import StyleTransfer
 from artstyle.nst.vgg import MODULE_NAMES, PRESETS, VGGFeatures, canonical_layer
-from artstyle.pipeline import StyleTransfer
 
 
 class _ContentLoss(nn.Module):
@@ -63,7 +63,7 @@ class _Normalization(nn.Module):
         return x[:, [2, 1, 0]] * 255 - mean
 
 
-def _reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> float:
+def reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> float:
     """The tutorial's model and closure (its trim after the last loss module kept)."""
     vgg = VGGFeatures(["relu5_4"]).net  # the whole convolutional stack, as the tutorial loads it
     vgg.to(memory_format=torch.contiguous_format)
@@ -136,7 +136,7 @@ def main() -> None:
             repeats = 2 if args.quick or size == 512 else 4
             content = torch.rand(1, 3, size, size)
             styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
-            ref = _reference_ms(content, styles, repeats)
+            ref = reference_ms(content, styles, repeats)
             ours = _project_ms(content, styles, repeats)
             print(f"{size:>5} {m:>3} {ref:>13.0f} {ours:>12.0f} {ref / ours:>6.2f}x", flush=True)
 

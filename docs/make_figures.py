@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from artstyle.images import find_images, read_image, resize_longest
-from artstyle.pipeline import StyleTransfer
+from artstyle import StyleTransfer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "img"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from artstyle.images import write_image
-from artstyle.pipeline import StyleTransfer
+from artstyle import StyleTransfer
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from artstyle.nst import losses
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.vgg import PRESETS, VGGFeatures
-from artstyle.pipeline import StyleTransfer
+from artstyle import StyleTransfer
 
 UNIT = 57.63
 
