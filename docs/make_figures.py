@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from artstyle.images import find_images, read_image, resize_longest
 from artstyle import StyleTransfer
+from artstyle.images import find_images, read_image, resize_longest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "img"

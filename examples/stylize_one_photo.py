@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from artstyle.images import write_image
 from artstyle import StyleTransfer
+from artstyle.images import write_image
 
 
 def main() -> None:

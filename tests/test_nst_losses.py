@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from artstyle import StyleTransfer
 from artstyle.nst import losses
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.vgg import PRESETS, VGGFeatures
-from artstyle import StyleTransfer
 
 UNIT = 57.63
 

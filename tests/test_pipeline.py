@@ -75,7 +75,7 @@ def _transfer(*args: str | Path) -> tuple[int, str, str]:
 def test_folder_run_mirrors_skips_and_reports_bad_files(photos: Path, tmp_path: Path) -> None:
     (photos / "sub" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     out = tmp_path / "out"
-    code, stdout, stderr = _transfer(photos, "-o", out, "--save-styles", *FAST)
+    code, _, stderr = _transfer(photos, "-o", out, "--save-styles", *FAST)
     assert code == 1
     assert "broken.jpg" in stderr and "2 painted, 1 failed" in stderr
     assert (out / "a_stylized.png").is_file() and (out / "sub" / "b_stylized.png").is_file()
