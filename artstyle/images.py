@@ -131,7 +131,7 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
 def to_tensor(img: Image.Image) -> torch.Tensor:
     """PIL RGB -> float tensor of shape (1, 3, H, W) in 0..1."""
     arr = np.asarray(to_rgb(img), dtype=np.uint8)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).contiguous().float() / 255.0
 
 
 def to_pil(tensor: torch.Tensor) -> Image.Image:
