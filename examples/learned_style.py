@@ -1,0 +1,29 @@
+"""Paint one photo with the shipped learned style (the default), or any generator you trained.
+
+.venv/bin/python examples/learned_style.py ../shared/data/photos/photo_0021.jpg
+.venv/bin/python examples/learned_style.py photo.jpg --model runs/mine --num-styles 32
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from artstyle import stylize_result, write_image
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo")
+    parser.add_argument("--model", default="impressionism", help="shipped name, file or run")
+    parser.add_argument("--num-styles", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--out", default="out/learned_style.png")
+    args = parser.parse_args()
+    result = stylize_result(
+        args.photo, model=args.model, num_styles=args.num_styles, seed=args.seed
+    )
+    print(write_image(result.image, args.out, protect=[args.photo]))
+
+
+if __name__ == "__main__":
+    main()
