@@ -1,7 +1,8 @@
-"""Device choice in one place: `auto` picks CUDA when present, else the CPU."""
+"""Where the work runs: device choice (`auto` picks CUDA when present) and CPU allocator tuning."""
 
 from __future__ import annotations
 
+import ctypes
 from typing import Literal
 
 import torch
@@ -27,3 +28,21 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         return torch.device(name)
     raise ArtstyleError(f"unknown device {name!r}: use auto, cpu or cuda")
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed buffers for reuse instead of handing them back to the OS.
+
+    Style transfer frees and re-allocates the same large activation buffers at every step; with
+    glibc's defaults each of them is an mmap/munmap pair and fresh page faults. Keeping them was
+    measured 1.12x faster per step at 512 px on this project's CPU (DESIGN.md: 1.2-1.3x at
+    >= 512 px, for about +65 % peak memory). Process-wide, so the CLI calls it and the library
+    leaves it to the caller. Does nothing where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 1 << 30)

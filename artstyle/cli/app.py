@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from artstyle.device import keep_freed_memory
 from artstyle.errors import ArtstyleError
 
 #: Messages for people go to stderr so that stdout stays clean for paths and tables.
@@ -51,4 +52,5 @@ app = typer.Typer(
 
 def main() -> None:
     """Console-script entry point."""
+    keep_freed_memory()
     app()
