@@ -15,7 +15,6 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 from torch import nn
 
 from artstyle.atomic import atomic_path
@@ -38,7 +37,15 @@ from artstyle.gan import checkpoint
 from artstyle.gan.curves import plot_runs, read_log
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.models import DCGANDiscriminator, build_discriminator
-from artstyle.images import ImageSource, find_images, load_image, to_pil, write_image
+from artstyle.images import (
+    ImageSource,
+    find_images,
+    image_grid,
+    label_font,
+    load_image,
+    to_pil,
+    write_image,
+)
 
 __all__ = [
     "View",
@@ -61,7 +68,6 @@ __all__ = [
     "reconstruct",
     "sample_grid",
     "save",
-    "tile_grid",
     "to_png",
     "walk_latents",
 ]
@@ -140,38 +146,6 @@ def pick(z: torch.Tensor, indices: Sequence[int]) -> torch.Tensor:
     return z[list(indices)]
 
 
-@lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
-def tile_grid(
-    images: torch.Tensor | Sequence[Image.Image],
-    cols: int,
-    *,
-    labels: Sequence[str] | None = None,
-    scale: int = 1,
-    pad: int = 2,
-) -> Image.Image:
-    """Tiles on white with `cols` columns; each label drawn small in its tile's top-left corner."""
-    tiles = [to_pil(t) for t in images] if isinstance(images, torch.Tensor) else list(images)
-    if not tiles:
-        raise ArtstyleError("no images to show")
-    w, h = tiles[0].width * scale, tiles[0].height * scale
-    rows = math.ceil(len(tiles) / cols)
-    canvas = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + pad) + pad), "white")
-    draw = ImageDraw.Draw(canvas)
-    font = _font(9 * scale)
-    for i, tile in enumerate(tiles):
-        x, y = pad + (i % cols) * (w + pad), pad + (i // cols) * (h + pad)
-        canvas.paste(tile.resize((w, h), Image.Resampling.NEAREST), (x, y))
-        if labels and labels[i]:
-            box = draw.textbbox((x + 1, y), labels[i], font=font)
-            draw.rectangle((box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
-            draw.text((x + 1, y), labels[i], fill=(255, 255, 255), font=font)
-    return canvas
-
-
 def sample_grid(
     gen: StyleGenerator,
     count: int = 64,
@@ -185,7 +159,7 @@ def sample_grid(
     if count < 1:
         raise ArtstyleError("--count must be at least 1")
     images = gen.sample(count, seed)
-    return tile_grid(
+    return image_grid(
         images, cols, labels=[str(i) for i in range(count)] if labels else None, scale=scale
     )
 
@@ -254,7 +228,7 @@ def interpolation_grid(
     labels = []
     for r, start in enumerate(rows):
         labels += [str(start)] + [""] * (steps - 2) + [str(rows[(r + 1) % len(rows)])]
-    return tile_grid(frames.flatten(0, 1), steps, labels=labels, scale=scale)
+    return image_grid(frames.flatten(0, 1), steps, labels=labels, scale=scale)
 
 
 def interpolation_gif(
@@ -619,7 +593,7 @@ def progress_frames(
         curve = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())  # type: ignore[attr-defined]
         plt.close(fig)
     frames = []
-    font = _font(max(10, size // 20))
+    font = label_font(max(10, size // 20))
     for k, (source, step) in enumerate(zip(images, steps)):
         picture = ImageOps.contain(load_image(source), (size, size), Image.Resampling.LANCZOS)
         width, height = picture.size

@@ -8,16 +8,18 @@ Writing is atomic and never replaces an input.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from artstyle.atomic import atomic_path
-from artstyle.errors import ImageReadError, OutputError
+from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 
 #: Refuse to decode images above this many pixels (a decompression bomb guard); configurable.
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -203,3 +205,40 @@ def refuse_overwrite(path: str | Path, protect: Sequence[str | Path]) -> None:
     for other in protect:
         if Path(other).resolve() == target:
             raise OutputError(f"{path}: refusing to overwrite an input file")
+
+
+@lru_cache(maxsize=8)
+def label_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's built-in font at `size` px (no font files needed), cached per size."""
+    return ImageFont.load_default(size=size)
+
+
+def image_grid(
+    images: torch.Tensor | Sequence[Image.Image],
+    cols: int = 8,
+    *,
+    labels: Sequence[str] | None = None,
+    scale: int = 1,
+    pad: int = 2,
+) -> Image.Image:
+    """Tiles on white, at most `cols` a row; each label drawn small in its tile's top-left corner.
+
+    The one grid of the project: sample grids, style batches, interpolation walks.
+    """
+    tiles = [to_pil(t) for t in images] if isinstance(images, torch.Tensor) else list(images)
+    if not tiles:
+        raise ArtstyleError("no images to show")
+    cols = min(cols, len(tiles))
+    w, h = tiles[0].width * scale, tiles[0].height * scale
+    rows = math.ceil(len(tiles) / cols)
+    canvas = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + pad) + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = label_font(9 * scale)
+    for i, tile in enumerate(tiles):
+        x, y = pad + (i % cols) * (w + pad), pad + (i // cols) * (h + pad)
+        canvas.paste(tile.resize((w, h), Image.Resampling.NEAREST), (x, y))
+        if labels and labels[i]:
+            box = draw.textbbox((x + 1, y), labels[i], font=font)
+            draw.rectangle((box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
+            draw.text((x + 1, y), labels[i], fill=(255, 255, 255), font=font)
+    return canvas

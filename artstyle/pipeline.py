@@ -17,11 +17,10 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from artstyle.config import TransferConfig
 from artstyle.gan.generator import StyleGenerator
-from artstyle.images import ImageSource, to_pil
+from artstyle.images import ImageSource, image_grid
 from artstyle.nst.optimize import Callback
 from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult, make_config
 
@@ -44,7 +43,7 @@ class PipelineResult(TransferResult):
 
     def style_grid(self, nrow: int = 8) -> Image.Image:
         """The style batch as one picture."""
-        return to_pil(make_grid(self.styles, nrow=nrow, padding=2, pad_value=1.0))
+        return image_grid(self.styles, nrow)
 
 
 class StylePipeline:

@@ -22,7 +22,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.train import train
 
-TILE = 64 + 2  # a 64-px sample plus the 2-px gap of `tile_grid`
+TILE = 64 + 2  # a 64-px sample plus the 2-px gap of `image_grid`
 
 
 @pytest.fixture(scope="module")

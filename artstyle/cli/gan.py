@@ -14,7 +14,7 @@ from artstyle.errors import ImageReadError
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
 from artstyle.gan.train import TrainingInterrupted, train
-from artstyle.images import write_image
+from artstyle.images import image_grid, write_image
 
 _TRAIN_HELP = """Train a DCGAN on a folder of paintings (searched recursively).
 
@@ -100,12 +100,10 @@ def sample_command(
 
     Example: artstyle sample impressionism -n 64 -o grid.png
     """
-    from torchvision.utils import make_grid
-
     gen = StyleGenerator.from_pretrained(model, device)
     images = gen.sample(n, seed).cpu()
     if out.suffix:
-        path = write_image(make_grid(images, nrow=8, padding=2, pad_value=1.0), out)
+        path = write_image(image_grid(images), out)
         typer.echo(path)
         return
     for i, img in enumerate(images):

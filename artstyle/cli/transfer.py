@@ -22,7 +22,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from torchvision.utils import make_grid
 from typer.core import TyperCommand
 
 from artstyle import atomic
@@ -30,7 +29,7 @@ from artstyle.batch import Job, plan
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line
 from artstyle.config import TransferConfig
 from artstyle.errors import ArtstyleError, OutputError
-from artstyle.images import find_images, refuse_overwrite, write_image
+from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
 
@@ -167,7 +166,7 @@ def transfer_command(
     painter, batch = _painter(settings, style_files)
     if save_styles and batch is not None:
         grid = out.parent / f"{out.stem}_styles.png" if out.suffix else out / "styles.png"
-        write_image(make_grid(batch.cpu(), nrow=8, padding=2, pad_value=1.0), grid, protect=protect)
+        write_image(image_grid(batch.cpu()), grid, protect=protect)
         console.print(f"style batch: {grid}")
 
     try:

@@ -33,7 +33,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from torch import nn
-from torchvision.utils import make_grid
 
 from artstyle import atomic
 from artstyle.config import TrainConfig
@@ -45,7 +44,7 @@ from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import export_generator
 from artstyle.gan.metrics import RunEvaluator
 from artstyle.gan.models import build_discriminator, build_generator
-from artstyle.images import write_image
+from artstyle.images import image_grid, write_image
 
 LOG_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
@@ -275,8 +274,9 @@ class Run:
         net.eval()
         images = net(self.fixed_z).float().add(1).div(2).clamp(0, 1).cpu()
         net.train(was_training)
-        grid = make_grid(images, nrow=8, padding=2, pad_value=1.0)
-        return write_image(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png")
+        return write_image(
+            image_grid(images), self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png"
+        )
 
 
 def _truncate_log(path: Path, step: int) -> None:
