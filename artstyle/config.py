@@ -40,6 +40,13 @@ class TransferConfig(_Config):
     tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
     steps: int = Field(40, ge=1, description="loss evaluations (forward + backward passes)")
     size: int = Field(384, ge=16, description="longest side of the output in pixels")
+    coarse_size: int | None = Field(
+        None,
+        ge=16,
+        description="paint first at this longest side, then refine at `size` "
+        "(None, or not below `size`: one pass)",
+    )
+    coarse_steps: int = Field(40, ge=1, description="steps at `coarse_size`, before `steps`")
     style_size: int | None = Field(
         128, ge=16, description="longest side the style images are resized to (None: as they are)"
     )

@@ -1,47 +1,67 @@
-"""Regenerate the comparison figures of docs/style_transfer.md (about 10 minutes on 2 cores).
+"""Regenerate the comparison figures and galleries of docs/ (each figure takes minutes on 2 cores).
 
-.venv/bin/python docs/make_figures.py
+.venv/bin/python docs/make_figures.py                 # all figures
+.venv/bin/python docs/make_figures.py gallery scales  # only these
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import time
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
 
-from artstyle import StyleTransfer
+from artstyle import StylePipeline, StyleTransfer
 from artstyle.images import find_images, read_image, resize_longest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "img"
 TILE = 256
 STEPS = 50
+#: Kodak photos of the gallery: architecture, water, landscape, sky, farm, close-up colour.
+GALLERY_PHOTOS = ("01", "06", "13", "16", "22", "23")
+#: Single pass against coarse-to-fine, all at the 512-px output but the first.
+SCALES = {
+    "384 px x 40": {"size": 384, "steps": 40, "coarse_size": None},
+    "512 px x 40": {"size": 512, "steps": 40, "coarse_size": None},
+    "256x40 + 512x10": {"size": 512, "steps": 10, "coarse_size": 256, "coarse_steps": 40},
+    "256x40 + 512x20": {"size": 512, "steps": 20, "coarse_size": 256, "coarse_steps": 40},
+    "256x60 + 512x15": {"size": 512, "steps": 15, "coarse_size": 256, "coarse_steps": 60},
+}
 
 
-def _strip(tiles: list[tuple[Image.Image, str]], path: Path) -> None:
-    """Tiles side by side with a caption under each."""
-    sheet = Image.new("RGB", (TILE * len(tiles), TILE + 18), "white")
+def _strip(tiles: list[tuple[Image.Image, str]], path: Path, tile: int = TILE) -> Image.Image:
+    """Tiles side by side with a caption under each; saved to `path` and returned."""
+    sheet = Image.new("RGB", (tile * len(tiles), tile + 18), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, (tile, caption) in enumerate(tiles):
-        sheet.paste(resize_longest(tile, TILE), (i * TILE, 0))
-        draw.text((i * TILE + 4, TILE + 3), caption, fill="black")
-    sheet.save(path)
+    for i, (image, caption) in enumerate(tiles):
+        sheet.paste(resize_longest(image, tile), (i * tile, 0))
+        draw.text((i * tile + 4, tile + 3), caption, fill="black")
+    sheet.save(path, quality=90)
     print(path, flush=True)
+    return sheet
 
 
-def style_weights(photo: Path, styles: list[Path]) -> None:
-    tiles = [(resize_longest(read_image(photo), TILE), "photo")]
-    for weight in (5e3, 5e4, 5e5):
-        painter = StyleTransfer(styles, style_weight=weight, size=TILE, steps=STEPS)
-        result = painter.run(photo)
-        tiles.append((result.image, f"style_weight {weight:.0e}"))
-    _strip(tiles, OUT / f"style_weight_{photo.stem}.png")
+def _photo(number: str) -> Path:
+    return DATA / "photos" / f"photo_00{number}.jpg"
 
 
-def style_sizes(photo: Path, styles: list[Path]) -> None:
+def style_weights() -> None:
+    """Classic path: style weight 5e3 / 5e4 / 5e5 with 16 real paintings as the batch."""
+    for number, collection in (("03", "vangogh"), ("21", "impressionism")):
+        styles = find_images([DATA / "paintings" / collection])[:16]
+        tiles = [(resize_longest(read_image(_photo(number)), TILE), "photo")]
+        for weight in (5e3, 5e4, 5e5):
+            painter = StyleTransfer(styles, style_weight=weight, size=TILE, steps=STEPS)
+            tiles.append((painter(_photo(number)), f"style_weight {weight:.0e}"))
+        _strip(tiles, OUT / f"style_weight_photo_00{number}.png")
+
+
+def style_sizes() -> None:
     """64x64 crops stand in for GAN outputs; output at 256 px (style sizes scale with it)."""
+    styles = find_images([DATA / "paintings" / "vangogh"])[:16]
     small = [read_image(p).resize((64, 64), Image.Resampling.LANCZOS) for p in styles]
     mosaic = Image.new("RGB", (TILE, TILE))
     for i, s in enumerate(small[:16]):
@@ -49,17 +69,70 @@ def style_sizes(photo: Path, styles: list[Path]) -> None:
     tiles = [(mosaic, "64x64 style batch")]
     for size in (None, 128, 256):
         painter = StyleTransfer(small, style_size=size, size=TILE, steps=STEPS)
-        tiles.append((painter(photo), f"style_size {size or 'native 64'}"))
-    _strip(tiles, OUT / f"style_size_{photo.stem}.png")
+        tiles.append((painter(_photo("03")), f"style_size {size or 'native 64'}"))
+    _strip(tiles, OUT / "style_size_photo_0003.png")
+
+
+def scales(number: str = "21") -> None:
+    """Time and full-size objective of one pass against coarse-to-fine, impressionism model.
+
+    Every result is scored by the 512-px single-pass objective (the same targets and weights), so
+    the numbers say how far each got towards the same optimum.
+    """
+    photo = _photo(number)
+    judge = StylePipeline.from_pretrained("impressionism", size=512, steps=1, coarse_size=None)
+    tiles = [(read_image(photo), "photo")]
+    print("| passes | seconds | total | content | style |\n| --- | --- | --- | --- | --- |")
+    for name, settings in SCALES.items():
+        pipe = StylePipeline.from_pretrained("impressionism", **settings)
+        pipe.transfer  # noqa: B018 (the style targets, outside the timing)
+        start = time.perf_counter()
+        result = pipe(photo)
+        seconds = time.perf_counter() - start
+        losses = judge.transfer.score(photo, result.tensor)
+        print(
+            f"| {name} | {seconds:.0f} | {losses['total']:.3g} | {losses['content']:.3g} "
+            f"| {losses['style']:.3g} |",
+            flush=True,
+        )
+        tiles.append((result.image, f"{name}: {seconds:.0f} s"))
+    _strip(tiles, OUT / f"scales_photo_00{number}.jpg", tile=384)
+
+
+def gallery() -> None:
+    """Each shipped model at the default settings on the gallery photos: photo, result, styles."""
+    for model in ("impressionism", "vangogh"):
+        pipe = StylePipeline.from_pretrained(model)
+        rows = []
+        for number in GALLERY_PHOTOS:
+            start = time.perf_counter()
+            result = pipe(_photo(number))
+            caption = f"{model}, {time.perf_counter() - start:.0f} s"
+            row = _strip(
+                [(read_image(_photo(number)), f"Kodak {number}"), (result.image, caption),
+                 (result.style_grid(4), "generated style batch")],
+                OUT / f"gallery_{model}_photo_00{number}.jpg", tile=384,
+            )  # fmt: skip
+            rows.append(row)
+        sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+        for i, row in enumerate(rows):
+            sheet.paste(row, (0, i * row.height))
+        sheet.save(OUT / f"gallery_{model}.jpg", quality=88)
+        print(OUT / f"gallery_{model}.jpg", flush=True)
+
+
+FIGURES = {"style_weights": style_weights, "style_sizes": style_sizes, "scales": scales,
+           "gallery": gallery}  # fmt: skip
 
 
 def main() -> None:
-    torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else torch.get_num_threads())
-    vangogh = find_images([DATA / "paintings" / "vangogh"])[:16]
-    impressionism = find_images([DATA / "paintings" / "impressionism"])[:16]
-    style_weights(DATA / "photos" / "photo_0003.jpg", vangogh)
-    style_weights(DATA / "photos" / "photo_0021.jpg", impressionism)
-    style_sizes(DATA / "photos" / "photo_0003.jpg", vangogh)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("figures", nargs="*", choices=[*FIGURES, []], default=list(FIGURES))
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for name in args.figures:
+        FIGURES[name]()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ def train_command(
     d_threshold: float | None = typer.Option(None, help="skip D's update while its loss < this"),
     sample_every: int | None = typer.Option(None, help="epochs between sample grids"),
     checkpoint_every: int | None = typer.Option(None, help="epochs between checkpoints"),
+    eval_every: int | None = typer.Option(
+        None, help="epochs between VGG-KID evaluations, logged to eval.csv [default: none]"
+    ),
     seed: int | None = typer.Option(None, help="random seed [default: 0]"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
@@ -60,7 +63,8 @@ def train_command(
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
         "image_size": image_size, "arch": arch, "ema": ema, "g_threshold": g_threshold,
         "d_threshold": d_threshold, "sample_every": sample_every,
-        "checkpoint_every": checkpoint_every, "seed": seed, "device": device,
+        "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
+        "device": device,
     }  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}
     if lr is not None:

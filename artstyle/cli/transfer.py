@@ -109,6 +109,11 @@ def transfer_command(
     content_weight: float = typer.Option(_DEFAULTS.content_weight, help="weight of the content"),
     steps: int = typer.Option(_DEFAULTS.steps, help="optimisation steps (loss evaluations)"),
     size: int = typer.Option(_DEFAULTS.size, help="longest side of the output in pixels"),
+    coarse_size: int = typer.Option(
+        _DEFAULTS.coarse_size or 0,
+        help="paint first at this size, then refine at --size (0: one pass at --size)",
+    ),
+    coarse_steps: int = typer.Option(_DEFAULTS.coarse_steps, help="steps of the coarse pass"),
     style_size: int = typer.Option(
         _DEFAULTS.style_size or 0, help="longest side of the style images (0: as they are)"
     ),
@@ -127,6 +132,8 @@ def transfer_command(
         content_weight=content_weight,
         steps=steps,
         size=size,
+        coarse_size=coarse_size or None,
+        coarse_steps=coarse_steps,
         style_size=style_size or None,
         optimizer=optimizer,
         layers=layers,
@@ -214,7 +221,8 @@ def _paint(
     """Paint one photo; an input or output problem is reported and returned, not raised."""
     start = time.perf_counter()
     target = job.output
-    task: TaskID = progress.add_task(job.photo.name, total=painter.config.steps, losses="")
+    total = sum(steps for _, steps in painter.scales())
+    task: TaskID = progress.add_task(job.photo.name, total=total, losses="")
 
     def on_step(step: int, losses: dict[str, float], image: torch.Tensor) -> None:
         shown = f"content {losses['content']:.3g}  style {losses['style']:.3g}"

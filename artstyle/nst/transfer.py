@@ -23,7 +23,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
-from artstyle.nst.optimize import Callback, optimize
+from artstyle.nst.optimize import Callback, LossFn, optimize
 from artstyle.nst.vgg import PRESETS, VGGFeatures
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
@@ -34,17 +34,19 @@ _STYLE_CHUNK = 16
 
 @dataclass
 class TransferResult:
-    """A painted photo with the loss history of its optimisation (one entry per step)."""
+    """A painted photo with the loss history of its optimisation (one entry per step, across
+    the coarse and the full-size pass; the full-size pass starts at `history[final_start]`)."""
 
     image: Image.Image
     tensor: torch.Tensor  # (1, 3, H, W) in 0..1
     history: list[dict[str, float]]
+    final_start: int
     seconds: float
 
     @property
     def losses(self) -> dict[str, float]:
-        """The losses of the returned image (the lowest total seen)."""
-        return min(self.history, key=lambda h: h["total"])
+        """The losses of the returned image (the lowest total of the full-size pass)."""
+        return min(self.history[self.final_start :], key=lambda h: h["total"])
 
 
 def make_config(config: TransferConfig | None, overrides: dict[str, Any]) -> TransferConfig:
@@ -129,15 +131,72 @@ class StyleTransfer:
             image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
         return luminance(image) if self.config.preserve_color else image
 
-    def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
-        """Paint one photo; `callback(step, losses, image)` is called after every step."""
+    def scales(self) -> list[tuple[int, int]]:
+        """(longest side, steps) of each pass: the coarse pass first when there is one."""
         cfg = self.config
+        if cfg.coarse_size is None or cfg.coarse_size >= cfg.size:
+            return [(cfg.size, cfg.steps)]
+        return [(cfg.coarse_size, cfg.coarse_steps), (cfg.size, cfg.steps)]
+
+    def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
+        """Paint one photo; `callback(step, losses, image)` is called after every step.
+
+        With a coarse pass, the photo is painted small first (cheap steps that settle the
+        large-scale layout) and the upsampled result starts the pass at full size; steps are
+        numbered across both passes.
+        """
         start = time.perf_counter()
-        original = to_tensor(resize_longest(load_image(photo), cfg.size)).to(self.device)
-        content = luminance(original) if cfg.preserve_color else original
+        photo_image = load_image(photo)
+        image: torch.Tensor | None = None
+        history: list[dict[str, float]] = []
+        final_start = 0
+        for size, steps in self.scales():
+            original = to_tensor(resize_longest(photo_image, size)).to(self.device)
+            if image is not None:
+                image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
+            final_start = len(history)
+            image, scale_history = self._paint(original, image, steps, callback, final_start)
+            history += scale_history
+        assert image is not None
+        final = self._view(image, original)
+        return TransferResult(
+            image=to_pil(final),
+            tensor=final.cpu(),
+            history=history,
+            final_start=final_start,
+            seconds=time.perf_counter() - start,
+        )
+
+    def _paint(
+        self,
+        original: torch.Tensor,
+        init: torch.Tensor | None,
+        steps: int,
+        callback: Callback | None,
+        offset: int,
+    ) -> tuple[torch.Tensor, list[dict[str, float]]]:
+        """One optimisation pass at the size of `original` (from `init`, or the config's init)."""
+        content = luminance(original) if self.config.preserve_color else original
+
+        def report(step: int, values: dict[str, float], image: torch.Tensor) -> None:
+            if callback is not None:
+                callback(offset + step, values, image)
+
+        return optimize(
+            self._init(content) if init is None else init.clamp(0, 1),
+            self._objective(content),
+            steps=steps,
+            optimizer=self.config.optimizer,
+            lr=self.config.lr,
+            callback=report,
+            view=lambda image: self._view(image, original),
+        )
+
+    def _objective(self, content: torch.Tensor) -> LossFn:
+        """The loss terms of an image as a painting of `content` (a photo at the pass's size)."""
+        cfg, unit, split = self.config, self.net.unit, self._num_style_layers
         with torch.no_grad():
-            content_targets = self.net(content)[self._num_style_layers :]
-        unit, split = self.net.unit, self._num_style_layers
+            content_targets = self.net(content)[split:]
 
         def losses(image: torch.Tensor) -> dict[str, torch.Tensor]:
             features = self.net(image)
@@ -153,20 +212,30 @@ class StyleTransfer:
                 total = total + cfg.tv_weight * terms["tv"]
             return {"total": total, **terms}
 
-        def view(image: torch.Tensor) -> torch.Tensor:
-            return restore_color(image, original) if cfg.preserve_color else image
+        return losses
 
-        image, history = optimize(
-            self._init(content),
-            losses,
-            steps=cfg.steps,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
-            callback=callback,
-            view=view,
-        )
-        final = view(image)
-        return TransferResult(to_pil(final), final.cpu(), history, time.perf_counter() - start)
+    def score(self, photo: ImageSource, painting: ImageSource | torch.Tensor) -> dict[str, float]:
+        """The loss terms of `painting` as a painting of `photo`, both resized to `size`.
+
+        Puts results made with other settings (sizes, passes, steps) on this one objective.
+        """
+        original = to_tensor(resize_longest(load_image(photo), self.config.size)).to(self.device)
+        if isinstance(painting, torch.Tensor):
+            image = painting.to(self.device)
+        else:
+            image = to_tensor(resize_longest(load_image(painting), self.config.size))
+            image = image.to(self.device)
+        if image.shape[-2:] != original.shape[-2:]:
+            image = F.interpolate(image, original.shape[-2:], mode="bicubic", antialias=True)
+            image = image.clamp(0, 1)
+        if self.config.preserve_color:
+            original, image = luminance(original), luminance(image)
+        with torch.no_grad():
+            return {k: float(v) for k, v in self._objective(original)(image).items()}
+
+    def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+        """The picture shown for optimised `image`: its own colours, or the photo's restored."""
+        return restore_color(image, original) if self.config.preserve_color else image
 
     def _init(self, content: torch.Tensor) -> torch.Tensor:
         if self.config.init == "content":
