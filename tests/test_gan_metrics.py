@@ -162,3 +162,23 @@ def test_cli_refuses_to_update_a_checkpoint_card(run_dir: Path, paintings: Path)
     args = ["evaluate", str(run_dir / "checkpoint.safetensors"), str(paintings), "--update-card"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "training checkpoint" in result.output
+
+
+def test_cli_evaluate_measures_a_baseline_beside_the_model(
+    run_dir: Path, paintings: Path, tmp_path: Path
+) -> None:
+    model = shutil.copytree(run_dir, tmp_path / "model")
+    baseline = tmp_path / "baseline"
+    config = TrainConfig(width=4, batch_size=8, epochs=1, diffaugment="color", seed=1)
+    train(paintings, baseline, config, progress=False)
+    args = ["evaluate", str(model), str(paintings), "-n", "16", "--baseline", str(baseline)]
+    result = CliRunner().invoke(app, [*args, "--update-card"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((model / "generator.json").read_text())
+    expected = metrics.evaluate(StyleGenerator.from_pretrained(str(baseline)), paintings, n=16)
+    assert card["baseline"]["vgg_kid"] == pytest.approx(expected.vgg_kid, rel=1e-3)
+    assert card["baseline"]["vgg_kid"] != card["vgg_kid"]
+    assert card["baseline"]["iterations"] == 2
+    assert card["baseline"]["differences"] == {"diffaugment": ["", "color"], "seed": [0, 1]}
+    markdown = (model / "generator.md").read_text()
+    assert "## Against a baseline" in markdown and "| diffaugment | none | color |" in markdown

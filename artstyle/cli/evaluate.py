@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,7 +14,7 @@ from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.gan.data import load_paintings
 from artstyle.gan.export import card_path, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.metrics import SUBSETS, evaluate
+from artstyle.gan.metrics import SUBSETS, Evaluation, evaluate
 from artstyle.gan.train import CHECKPOINT
 
 
@@ -23,6 +24,11 @@ def evaluate_command(
     data: Path = typer.Argument(..., help="folder of paintings to compare with (the training set)"),
     n: int = typer.Option(500, "-n", min=2, help="number of generated samples"),
     seed: int = typer.Option(0, help="seed of the samples and of the KID subsets"),
+    baseline: str | None = typer.Option(
+        None,
+        help="a generator trained another way (e.g. without DiffAugment), measured beside MODEL "
+        "on the same samples and paintings",
+    ),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
     update_card: bool = typer.Option(
         False, "--update-card", help="write the results into the model card beside the weights"
@@ -34,47 +40,85 @@ def evaluate_command(
     Compare it only with other VGG-KIDs on the same folder, never with published KID numbers.
     The memorisation ratio is about 1 for novel samples, well below 1 for copied paintings.
 
-    Example: artstyle evaluate runs/monet paintings/monet -n 500 --update-card
+    Examples:
+
+      artstyle evaluate runs/monet paintings/monet -n 500 --update-card
+
+      artstyle evaluate runs/monet paintings/monet --baseline runs/monet_plain --update-card
     """
-    gen = StyleGenerator.from_pretrained(model, device)
-    if update_card and gen.source.name == CHECKPOINT:
+    gens = [StyleGenerator.from_pretrained(name, device) for name in [model, baseline] if name]
+    if update_card and gens[0].source.name == CHECKPOINT:
         raise ArtstyleError(
-            f"{gen.source} is a training checkpoint, which has no model card; evaluate the "
+            f"{gens[0].source} is a training checkpoint, which has no model card; evaluate the "
             "run's generator.safetensors (written when training finishes) to update a card"
         )
 
     def skipped(exc: ImageReadError) -> None:
         console.print(f"[yellow]skipped[/] {exc}", highlight=False)
 
-    paintings = load_paintings(data, gen.config.image_size, "center", on_skip=skipped, min_images=2)
-    with console.status(f"VGG19 features of {len(paintings)} paintings and {n} samples..."):
-        result = evaluate(gen, paintings, n=n, seed=seed)
+    size = gens[0].config.image_size
+    paintings = load_paintings(data, size, "center", on_skip=skipped, min_images=2)
+    results = []
+    for gen in gens:
+        with console.status(f"VGG19 features of {len(paintings)} paintings and {n} samples..."):
+            results.append(evaluate(gen, paintings, n=n, seed=seed))
 
-    closest = int(result.distances.argmin())
-    table = Table(title=f"{gen.source} vs {data}", title_justify="left")
+    table = Table(title=f"generators vs {data}", title_justify="left")
     table.add_column("measure")
-    table.add_column("value", justify="right")
+    for gen in gens:
+        table.add_column(str(gen.source), justify="right", overflow="fold")
     table.add_column("reading")
     table.add_row(
         "VGG-KID",
-        f"{result.vgg_kid:.4f} ± {result.vgg_kid_std:.4f}",
+        *(f"{r.vgg_kid:.4f} ± {r.vgg_kid_std:.4f}" for r in results),
         "lower is better, ~0 = same distribution; not Inception KID",
     )
     table.add_row(
         "memorisation ratio",
-        f"{result.memorisation_ratio:.2f}",
+        *(f"{r.memorisation_ratio:.2f}" for r in results),
         "~1 novel like the paintings; << 1 copies them",
     )
+    closest = [int(r.distances.argmin()) for r in results]
     table.add_row(
         "closest sample",
-        f"{float(result.distances[closest]):.3f}",
-        f"sample {closest} ~ {paintings.files[int(result.nearest[closest])].name}",
+        *(
+            f"{float(r.distances[i]):.3f}: sample {i} ~ {paintings.files[int(r.nearest[i])].name}"
+            for r, i in zip(results, closest)
+        ),
+        "distance to the nearest painting",
     )
-    table.add_row("samples / paintings", f"{result.generated} / {result.reference}", f"seed {seed}")
-    table.add_row("KID subsets", f"{SUBSETS} x {result.subset_size}", "mean ± std over subsets")
+    table.add_row(
+        "iterations", *(str(g.card.get("iterations", "?")) for g in gens), "training steps"
+    )
+    table.add_row(
+        "samples / paintings",
+        *(f"{r.generated} / {r.reference}" for r in results),
+        f"seed {seed}; KID over {SUBSETS} subsets of {results[0].subset_size}",
+    )
     Console().print(table)
 
     if update_card:
-        card = {**read_card(gen.source), **result.card_fields(), "eval_data": str(data.resolve())}
-        write_card(gen.source, card)
-        console.print(f"updated {card_path(gen.source)} and its .md")
+        card = {**read_card(gens[0].source), **results[0].card_fields()}
+        card["eval_data"] = str(data.resolve())
+        if baseline:
+            card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
+        write_card(gens[0].source, card)
+        console.print(f"updated {card_path(gens[0].source)} and its .md")
+
+
+def baseline_fields(
+    model: StyleGenerator, baseline: StyleGenerator, result: Evaluation
+) -> dict[str, Any]:
+    """What a card keeps of a baseline: its scores, its training length, how it was trained
+    differently (setting: [this model's value, the baseline's])."""
+    mine = model.config.model_dump(mode="json")
+    theirs = baseline.config.model_dump(mode="json")
+    ignored = {"epochs", "sample_every", "checkpoint_every", "eval_every", "device"}
+    return {
+        "source": str(baseline.source),
+        "iterations": baseline.card.get("iterations"),
+        **result.card_fields(),
+        "differences": {
+            k: [mine[k], theirs[k]] for k in mine if k not in ignored and mine[k] != theirs[k]
+        },
+    }

@@ -75,8 +75,16 @@ def card_markdown(card: dict[str, Any]) -> str:
         lines += [str(card["description"]), ""]
     lines += ["| fact | value |", "| --- | --- |"]
     for key, value in card.items():
-        if key not in ("name", "description", "hyperparameters", "notes"):
+        if key not in ("name", "description", "hyperparameters", "notes", "baseline"):
             lines.append(f"| {key} | {value} |")
+    if baseline := card.get("baseline"):
+        lines += ["", "## Against a baseline", "", "Measured on the same samples and paintings:"]
+        lines += ["", "| | this model | baseline |", "| --- | --- | --- |"]
+        for key in ("vgg_kid", "vgg_kid_std", "memorisation_ratio", "iterations"):
+            lines.append(f"| {key} | {card.get(key, '?')} | {baseline.get(key, '?')} |")
+        for key, (mine, theirs) in baseline.get("differences", {}).items():
+            lines.append(f"| {key} | {mine or 'none'} | {theirs or 'none'} |")
+        lines.append(f"| weights | {card.get('file')} | {baseline.get('source')} |")
     lines += ["", "## Hyperparameters", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in card.get("hyperparameters", {}).items()]
     if card.get("notes"):
