@@ -73,6 +73,12 @@ class TransferConfig(_Config):
     seed: int = Field(0, description="seed of the generated style batch and of noise init")
     device: str = Field("auto", description="auto, cpu or cuda")
 
+    def passes(self) -> list[tuple[int, int]]:
+        """(longest side, steps) of each optimisation pass: the coarse pass first, if any."""
+        if self.coarse_size is None or self.coarse_size >= self.size:
+            return [(self.size, self.steps)]
+        return [(self.coarse_size, self.coarse_steps), (self.size, self.steps)]
+
 
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 

@@ -221,7 +221,7 @@ def _paint(
     """Paint one photo; an input or output problem is reported and returned, not raised."""
     start = time.perf_counter()
     target = job.output
-    total = sum(steps for _, steps in painter.scales())
+    total = sum(steps for _, steps in painter.config.passes())
     task: TaskID = progress.add_task(job.photo.name, total=total, losses="")
 
     def on_step(step: int, losses: dict[str, float], image: torch.Tensor) -> None:

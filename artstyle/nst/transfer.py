@@ -131,13 +131,6 @@ class StyleTransfer:
             image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
         return luminance(image) if self.config.preserve_color else image
 
-    def scales(self) -> list[tuple[int, int]]:
-        """(longest side, steps) of each pass: the coarse pass first when there is one."""
-        cfg = self.config
-        if cfg.coarse_size is None or cfg.coarse_size >= cfg.size:
-            return [(cfg.size, cfg.steps)]
-        return [(cfg.coarse_size, cfg.coarse_steps), (cfg.size, cfg.steps)]
-
     def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
         """Paint one photo; `callback(step, losses, image)` is called after every step.
 
@@ -150,7 +143,7 @@ class StyleTransfer:
         image: torch.Tensor | None = None
         history: list[dict[str, float]] = []
         final_start = 0
-        for size, steps in self.scales():
+        for size, steps in self.config.passes():
             original = to_tensor(resize_longest(photo_image, size)).to(self.device)
             if image is not None:
                 image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
