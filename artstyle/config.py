@@ -38,10 +38,12 @@ class TransferConfig(_Config):
     style_weight: float = Field(5e4, ge=0, description="weight b of the style loss")
     content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
     tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
-    steps: int = Field(40, ge=1, description="loss evaluations (forward + backward passes)")
-    size: int = Field(384, ge=16, description="longest side of the output in pixels")
+    steps: int = Field(
+        20, ge=1, description="loss evaluations (forward + backward passes) at `size`"
+    )
+    size: int = Field(512, ge=16, description="longest side of the output in pixels")
     coarse_size: int | None = Field(
-        None,
+        256,
         ge=16,
         description="paint first at this longest side, then refine at `size` "
         "(None, or not below `size`: one pass)",

@@ -18,10 +18,11 @@ def main() -> None:
     parser.add_argument("photo")
     parser.add_argument("styles", nargs="+", help="style images: together they form the batch")
     parser.add_argument("-o", "--out", default="out/stylized.png")
-    parser.add_argument("--size", type=int, default=384)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--size", type=int, default=512, help="longest side of the output")
+    parser.add_argument("--steps", type=int, default=40, help="steps at full size")
     args = parser.parse_args()
 
+    # a coarse pass at 256 px (40 steps) settles the layout first; see docs/style_transfer.md
     painter = StyleTransfer(args.styles, size=args.size, steps=args.steps)
 
     def report(step: int, losses: dict[str, float], image: object) -> None:
