@@ -122,15 +122,20 @@ def models_command() -> None:
     if not names:
         error_line(f"no shipped generators in {weights_dir()}")
         raise typer.Exit(EXIT_USAGE)
-    table = Table("name", "data", "images", "epochs", "VGG-KID", "memorisation", "MB")
+    table = Table(
+        "name", "data", "images", "iterations", "VGG-KID", "baseline VGG-KID", "memorisation", "MB",
+        caption="VGG-KID: lower is better; baseline: the same data and iterations without "
+        "DiffAugment (see the card, weights/NAME.md)",
+    )  # fmt: skip
     for name in names:
         card = read_card(weights_dir() / f"{name}.safetensors")
         table.add_row(
             name,
             Path(str(card.get("data", "?"))).name,
             str(card.get("images", "?")),
-            str(card.get("epochs", "?")),
+            str(card.get("iterations", "?")),
             str(card.get("vgg_kid", "?")),
+            str(card.get("baseline", {}).get("vgg_kid", "-")),
             str(card.get("memorisation_ratio", "?")),
             f"{card.get('bytes', 0) / 1e6:.1f}",
         )
