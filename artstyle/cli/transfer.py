@@ -107,7 +107,9 @@ def transfer_command(
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
     style_weight: float = typer.Option(_DEFAULTS.style_weight, help="weight of the style loss"),
     content_weight: float = typer.Option(_DEFAULTS.content_weight, help="weight of the content"),
-    steps: int = typer.Option(_DEFAULTS.steps, help="optimisation steps (loss evaluations)"),
+    steps: int = typer.Option(
+        _DEFAULTS.steps, help="optimisation steps (loss evaluations) at --size"
+    ),
     size: int = typer.Option(_DEFAULTS.size, help="longest side of the output in pixels"),
     coarse_size: int = typer.Option(
         _DEFAULTS.coarse_size or 0,
