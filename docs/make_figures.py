@@ -32,15 +32,18 @@ SCALES = {
 }
 
 
-def _strip(tiles: list[tuple[Image.Image, str]], path: Path, tile: int = TILE) -> Image.Image:
-    """Tiles side by side with a caption under each; saved to `path` and returned."""
+def _strip(
+    tiles: list[tuple[Image.Image, str]], path: Path | None, tile: int = TILE
+) -> Image.Image:
+    """Tiles side by side with a caption under each; saved to `path` (if given) and returned."""
     sheet = Image.new("RGB", (tile * len(tiles), tile + 18), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (image, caption) in enumerate(tiles):
         sheet.paste(resize_longest(image, tile), (i * tile, 0))
         draw.text((i * tile + 4, tile + 3), caption, fill="black")
-    sheet.save(path, quality=90)
-    print(path, flush=True)
+    if path is not None:
+        sheet.save(path, quality=90)
+        print(path, flush=True)
     return sheet
 
 
@@ -108,10 +111,11 @@ def gallery() -> None:
             start = time.perf_counter()
             result = pipe(_photo(number))
             caption = f"{model}, {time.perf_counter() - start:.0f} s"
+            print(f"{model} Kodak {number}: {caption}", flush=True)
             row = _strip(
                 [(read_image(_photo(number)), f"Kodak {number}"), (result.image, caption),
                  (result.style_grid(4), "generated style batch")],
-                OUT / f"gallery_{model}_photo_00{number}.jpg", tile=384,
+                None, tile=384,
             )  # fmt: skip
             rows.append(row)
         sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")

@@ -83,10 +83,15 @@ def card_markdown(card: dict[str, Any]) -> str:
         for key in ("vgg_kid", "vgg_kid_std", "memorisation_ratio", "iterations"):
             lines.append(f"| {key} | {card.get(key, '?')} | {baseline.get(key, '?')} |")
         for key, (mine, theirs) in baseline.get("differences", {}).items():
-            lines.append(f"| {key} | {mine or 'none'} | {theirs or 'none'} |")
+            lines.append(f"| {key} | {_cell(mine)} | {_cell(theirs)} |")
         lines.append(f"| weights | {card.get('file')} | {baseline.get('source')} |")
     lines += ["", "## Hyperparameters", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in card.get("hyperparameters", {}).items()]
     if card.get("notes"):
         lines += ["", "## Notes", "", str(card["notes"])]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> Any:
+    """A setting for a Markdown table: unset ones ("" or None) read "none"."""
+    return "none" if value in ("", None) else value
