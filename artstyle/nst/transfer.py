@@ -148,8 +148,8 @@ class StyleTransfer:
             if image is not None:
                 image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
             final_start = len(history)
-            image, scale_history = self._paint(original, image, steps, callback, final_start)
-            history += scale_history
+            image, pass_history = self._paint(original, image, steps, callback, final_start)
+            history += pass_history
         assert image is not None
         final = self._view(image, original)
         return TransferResult(
