@@ -39,7 +39,7 @@ class TransferConfig(_Config):
     content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
     tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
     steps: int = Field(
-        20, ge=1, description="loss evaluations (forward + backward passes) at `size`"
+        10, ge=1, description="loss evaluations (forward + backward passes) at `size`"
     )
     size: int = Field(512, ge=16, description="longest side of the output in pixels")
     coarse_size: int | None = Field(
