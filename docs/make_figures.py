@@ -22,8 +22,6 @@ TILE = 256
 STEPS = 50
 #: Kodak photos of the gallery: architecture, water, landscape, farm, close-up colour.
 GALLERY_PHOTOS = ("01", "06", "13", "22", "23")
-#: Full-size steps of the gallery: twice the default, for more converged detail.
-GALLERY_STEPS = 20
 #: Single pass against coarse-to-fine, all at the 512-px output but the first.
 SCALES = {
     "384 px x 40": {"size": 384, "steps": 40, "coarse_size": None},
@@ -105,10 +103,9 @@ def scales(number: str = "21") -> None:
 
 
 def gallery() -> None:
-    """Each shipped model on the gallery photos (defaults but `GALLERY_STEPS`): photo, result,
-    styles."""
+    """Each shipped model at the default settings on the gallery photos: photo, result, styles."""
     for model in ("impressionism", "vangogh"):
-        pipe = StylePipeline.from_pretrained(model, steps=GALLERY_STEPS)
+        pipe = StylePipeline.from_pretrained(model)
         rows = []
         for number in GALLERY_PHOTOS:
             start = time.perf_counter()
