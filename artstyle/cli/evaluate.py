@@ -15,7 +15,7 @@ from artstyle.gan.data import load_paintings
 from artstyle.gan.export import card_path, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.metrics import SUBSETS, Evaluation, evaluate
-from artstyle.gan.train import CHECKPOINT
+from artstyle.gan.train import CHECKPOINT, RESUMABLE
 
 
 @app.command("evaluate")
@@ -113,7 +113,7 @@ def baseline_fields(
     differently (setting: [this model's value, the baseline's])."""
     mine = model.config.model_dump(mode="json")
     theirs = baseline.config.model_dump(mode="json")
-    ignored = {"epochs", "sample_every", "checkpoint_every", "eval_every", "device"}
+    ignored = RESUMABLE  # length and bookkeeping, not recipe; the length is `iterations`
     return {
         "source": str(baseline.source),
         "iterations": baseline.card.get("iterations"),

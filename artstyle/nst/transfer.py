@@ -129,7 +129,15 @@ class StyleTransfer:
             scale = size / max(image.shape[-2:])
             hw = [max(1, round(s * scale)) for s in image.shape[-2:]]
             image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
+        return self._content(image)
+
+    def _content(self, image: torch.Tensor) -> torch.Tensor:
+        """What the loss sees of an image: its luminance with `preserve_color`, else itself."""
         return luminance(image) if self.config.preserve_color else image
+
+    def _at_size(self, image: Image.Image, size: int) -> torch.Tensor:
+        """A picture as a tensor on this device, its longest side `size`."""
+        return to_tensor(resize_longest(image, size)).to(self.device)
 
     def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
         """Paint one photo; `callback(step, losses, image)` is called after every step.
@@ -144,7 +152,7 @@ class StyleTransfer:
         history: list[dict[str, float]] = []
         final_start = 0
         for size, steps in self.config.passes():
-            original = to_tensor(resize_longest(photo_image, size)).to(self.device)
+            original = self._at_size(photo_image, size)
             if image is not None:
                 image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
             final_start = len(history)
@@ -169,7 +177,7 @@ class StyleTransfer:
         offset: int,
     ) -> tuple[torch.Tensor, list[dict[str, float]]]:
         """One optimisation pass at the size of `original` (from `init`, or the config's init)."""
-        content = luminance(original) if self.config.preserve_color else original
+        content = self._content(original)
 
         def report(step: int, values: dict[str, float], image: torch.Tensor) -> None:
             if callback is not None:
@@ -212,19 +220,18 @@ class StyleTransfer:
 
         Puts results made with other settings (sizes, passes, steps) on this one objective.
         """
-        original = to_tensor(resize_longest(load_image(photo), self.config.size)).to(self.device)
+        size = self.config.size
+        original = self._at_size(load_image(photo), size)
         if isinstance(painting, torch.Tensor):
             image = painting.to(self.device)
         else:
-            image = to_tensor(resize_longest(load_image(painting), self.config.size))
-            image = image.to(self.device)
+            image = self._at_size(load_image(painting), size)
         if image.shape[-2:] != original.shape[-2:]:
             image = F.interpolate(image, original.shape[-2:], mode="bicubic", antialias=True)
             image = image.clamp(0, 1)
-        if self.config.preserve_color:
-            original, image = luminance(original), luminance(image)
+        content = self._content(original)
         with torch.no_grad():
-            return {k: float(v) for k, v in self._objective(original)(image).items()}
+            return {k: float(v) for k, v in self._objective(content)(self._content(image)).items()}
 
     def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         """The picture shown for optimised `image`: its own colours, or the photo's restored."""
