@@ -6,9 +6,24 @@ import tomllib
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    ValidationError,
+    model_validator,
+)
 
 from artstyle.errors import ArtstyleError
+
+
+def settings_error(exc: ValidationError) -> ArtstyleError:
+    """One line naming every bad setting, for people (the CLI prints it; the API raises it)."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+    )
+    return ArtstyleError(f"bad {exc.title.removesuffix('Config').lower()} settings: {problems}")
 
 
 class _Config(BaseModel):

@@ -87,6 +87,25 @@ def test_usage_errors_exit_2(photos: Path, paintings: list[Path], tmp_path: Path
     assert code == 2 and "missing.jpg" in stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (["transfer", "--coarse-size", "5", "-o", "out"], "coarse_size"),
+        (["transfer", "--steps", "0", "-o", "out"], "steps"),
+        (["train", "paintings", "-o", "run", "--epochs", "0"], "epochs"),
+    ],
+)
+def test_out_of_range_settings_are_one_line_not_a_traceback(
+    command: list[str], field: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: bad ") and field in lines[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
+
+
 def test_styles_take_several_paths_and_save_every(
     photos: Path, paintings: list[Path], tmp_path: Path
 ) -> None:

@@ -1,13 +1,16 @@
-"""The typer app: an expected error (`ArtstyleError`) becomes one red line, never a traceback."""
+"""The typer app: an expected error (`ArtstyleError`, or a bad setting) becomes one red line,
+never a traceback."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperGroup
 
+from artstyle.config import settings_error
 from artstyle.device import keep_freed_memory
 from artstyle.errors import ArtstyleError
 
@@ -25,14 +28,17 @@ def error_line(message: str) -> None:
 
 
 class _Group(TyperGroup):
-    """Runs a command and turns an `ArtstyleError` into one line and exit code 2."""
+    """Runs a command and turns an `ArtstyleError` or a setting out of range (a pydantic
+    `ValidationError` from any command's config) into one line and exit code 2."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ArtstyleError as exc:
             error_line(str(exc))
-            raise typer.Exit(EXIT_USAGE) from None
+        except ValidationError as exc:
+            error_line(str(settings_error(exc)))
+        raise typer.Exit(EXIT_USAGE)
 
 
 app = typer.Typer(

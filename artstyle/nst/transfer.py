@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 from pydantic import ValidationError
 
-from artstyle.config import TransferConfig
+from artstyle.config import TransferConfig, settings_error
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
@@ -55,10 +55,7 @@ def make_config(config: TransferConfig | None, overrides: dict[str, Any]) -> Tra
         base = config.model_dump(exclude_unset=True) if config is not None else {}
         return TransferConfig.model_validate({**base, **overrides})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise ArtstyleError(f"bad transfer settings: {problems}") from None
+        raise settings_error(exc) from None
 
 
 class StyleTransfer:
