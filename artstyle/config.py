@@ -65,7 +65,10 @@ class TransferConfig(_Config):
     )
     coarse_steps: int = Field(40, ge=1, description="steps at `coarse_size`, before `steps`")
     style_size: int | None = Field(
-        128, ge=16, description="longest side the style images are resized to (None: as they are)"
+        128,
+        ge=16,
+        description="longest side the style images are resized to (None: as they are); "
+        "a generated batch follows its generator's scale unless this is set",
     )
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
     lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
@@ -106,10 +109,14 @@ CropMode = Literal["center", "patch"]
 class TrainConfig(_Config):
     """Settings of one DCGAN training run; defaults follow Ast-GAN (seed 001)."""
 
-    arch: Literal["dcgan", "mlp"] = Field("dcgan", description="dcgan, or mlp (vanilla GAN)")
+    arch: Literal["texture", "dcgan", "mlp"] = Field(
+        "dcgan",
+        description="texture (fully convolutional, resize-convs), dcgan, or mlp (vanilla GAN)",
+    )
     image_size: Literal[64, 128] = Field(64, description="side of the generated images")
     width: int = Field(64, ge=4, description="base width; 128 gives the 1024-filter design")
     z_dim: int = Field(100, ge=1, description="length of the latent vector z ~ N(0, 1)")
+    noise_dim: int = Field(16, ge=1, description="texture arch: local noise channels per cell")
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     epochs: int = Field(300, ge=1)
@@ -146,6 +153,17 @@ class TrainConfig(_Config):
     sample_every: int = Field(10, ge=1, description="epochs between fixed-z sample grids")
     checkpoint_every: int = Field(10, ge=1, description="epochs between checkpoints")
     eval_every: int | None = Field(None, ge=1, description="epochs between VGG-KID evaluations")
+
+    @property
+    def scale(self) -> int:
+        """Short side the paintings are resized to before cropping (patch mode: 2x the crop)."""
+        return 2 * self.image_size if self.crop == "patch" else self.image_size
+
+    @property
+    def sample_size(self) -> int:
+        """Side of the samples the style stage uses: a texture generator paints a whole
+        painting's worth at the scale its patches were cut at; the others their training size."""
+        return self.scale if self.arch == "texture" else self.image_size
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

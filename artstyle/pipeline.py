@@ -53,7 +53,11 @@ class StylePipeline:
         self, generator: StyleGenerator, config: TransferConfig | None = None, **overrides: Any
     ) -> None:
         self.generator = generator
-        self.config = make_config(config, overrides)
+        cfg = make_config(config, overrides)
+        if "style_size" not in cfg.model_fields_set:
+            # the samples are used at the scale they were learned at (the card's sample size)
+            cfg = make_config(cfg, {"style_size": generator.sample_size})
+        self.config = cfg
 
     @classmethod
     def from_pretrained(

@@ -11,10 +11,12 @@ from rich.table import Table
 
 from artstyle.cli.app import app, console
 from artstyle.errors import ArtstyleError, ImageReadError
+from artstyle.evaluation import Evaluator, Measures
+from artstyle.gan import inception
 from artstyle.gan.data import load_paintings
 from artstyle.gan.export import card_path, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.metrics import SUBSETS, Evaluation, evaluate
+from artstyle.gan.metrics import SUBSETS
 from artstyle.gan.train import CHECKPOINT, RESUMABLE
 
 
@@ -22,7 +24,9 @@ from artstyle.gan.train import CHECKPOINT, RESUMABLE
 def evaluate_command(
     model: str = typer.Argument(..., help="shipped name, generator file, or run folder"),
     data: Path = typer.Argument(..., help="folder of paintings to compare with (the training set)"),
-    n: int = typer.Option(500, "-n", min=2, help="number of generated samples"),
+    n: int = typer.Option(
+        64, "-n", min=2, help="generated samples (the style gap's floor uses as many paintings)"
+    ),
     seed: int = typer.Option(0, help="seed of the samples and of the KID subsets"),
     baseline: str | None = typer.Option(
         None,
@@ -34,11 +38,15 @@ def evaluate_command(
         False, "--update-card", help="write the results into the model card beside the weights"
     ),
 ) -> None:
-    """Measure a generator against a folder of paintings: VGG-KID and a memorisation check.
+    """Measure a generator against a folder of paintings: style gap, Inception KID, VGG-KID and a
+    memorisation check.
 
-    VGG-KID is KID on this project's VGG19 features, not on Inception's.
-    Compare it only with other VGG-KIDs on the same folder, never with published KID numbers.
-    The memorisation ratio is about 1 for novel samples, well below 1 for copied paintings.
+    The style gap is what the style stage consumes: the relative error of the generated batch's
+    mean Gram matrices (per style layer) from the paintings', beside the floor a random batch of
+    as many real paintings reaches. Inception KID (x1000) uses the standard FID Inception-v3
+    (pip install 'artstyle[metrics]'). VGG-KID is KID on this project's VGG19 features: compare it
+    only with other VGG-KIDs on the same folder. The memorisation ratio is about 1 for novel
+    samples, well below 1 for copied paintings.
 
     Examples:
 
@@ -58,31 +66,57 @@ def evaluate_command(
 
     size = gens[0].config.image_size
     paintings = load_paintings(data, size, "center", on_skip=skipped, min_images=2)
+    evaluator = Evaluator(paintings, device)
     results = []
     for gen in gens:
-        with console.status(f"VGG19 features of {len(paintings)} paintings and {n} samples..."):
-            results.append(evaluate(gen, paintings, n=n, seed=seed))
+        with console.status(f"measuring {gen.source} ({n} samples, {len(paintings)} paintings)"):
+            results.append(evaluator(gen, n=n, seed=seed))
+    if evaluator.inception_problem:
+        console.print(
+            f"[yellow]no Inception KID:[/] {evaluator.inception_problem}", highlight=False
+        )
 
     table = Table(title=f"generators vs {data}", title_justify="left")
     table.add_column("measure")
     for gen in gens:
         table.add_column(str(gen.source), justify="right", overflow="fold")
     table.add_column("reading")
+    gap = results[0].gap
+    table.add_row(
+        f"style gap ({len(gap.layers)} layers, {gap.n} samples)",
+        *(f"{r.gap.mean:.3f} = {r.gap.ratio:.1f}x floor {r.gap.floor_mean:.3f}" for r in results),
+        f"mean-Gram error the style stage sees; floor: {gap.n} real paintings",
+    )
+    for i, layer in enumerate(gap.layers):
+        table.add_row(
+            f"  {layer}",
+            *(f"{r.gap.generated[i]:.3f} (floor {r.gap.floor[i]:.3f})" for r in results),
+            f"style size {gap.style_size}" if i == 0 else "",
+        )
+    table.add_row(
+        "Inception KID x1000",
+        *(
+            f"{r.inception_kid[0]:.1f} ± {r.inception_kid[1]:.1f}" if r.inception_kid else "-"
+            for r in results
+        ),
+        f"FID Inception-v3 at {inception.KID_SIZE} px; lower is better",
+    )
     table.add_row(
         "VGG-KID",
-        *(f"{r.vgg_kid:.4f} ± {r.vgg_kid_std:.4f}" for r in results),
-        "lower is better, ~0 = same distribution; not Inception KID",
+        *(f"{r.vgg.vgg_kid:.4f} ± {r.vgg.vgg_kid_std:.4f}" for r in results),
+        "this project's VGG19 features; not Inception KID",
     )
     table.add_row(
         "memorisation ratio",
-        *(f"{r.memorisation_ratio:.2f}" for r in results),
+        *(f"{r.vgg.memorisation_ratio:.2f}" for r in results),
         "~1 novel like the paintings; << 1 copies them",
     )
-    closest = [int(r.distances.argmin()) for r in results]
+    closest = [int(r.vgg.distances.argmin()) for r in results]
     table.add_row(
         "closest sample",
         *(
-            f"{float(r.distances[i]):.3f}: sample {i} ~ {paintings.files[int(r.nearest[i])].name}"
+            f"{float(r.vgg.distances[i]):.3f}: sample {i} ~ "
+            f"{paintings.files[int(r.vgg.nearest[i])].name}"
             for r, i in zip(results, closest)
         ),
         "distance to the nearest painting",
@@ -92,14 +126,17 @@ def evaluate_command(
     )
     table.add_row(
         "samples / paintings",
-        *(f"{r.generated} / {r.reference}" for r in results),
-        f"seed {seed}; KID over {SUBSETS} subsets of {results[0].subset_size}",
+        *(f"{r.vgg.generated} / {r.vgg.reference}" for r in results),
+        f"seed {seed}; KID over {SUBSETS} subsets of {results[0].vgg.subset_size}",
     )
     Console().print(table)
 
     if update_card:
         card = {**read_card(gens[0].source), **results[0].card_fields()}
         card["eval_data"] = str(data.resolve())
+        card["eval_command"] = f"artstyle evaluate {model} {data} -n {n} --seed {seed}" + (
+            f" --baseline {baseline}" if baseline else ""
+        )
         if baseline:
             card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
         write_card(gens[0].source, card)
@@ -107,7 +144,7 @@ def evaluate_command(
 
 
 def baseline_fields(
-    model: StyleGenerator, baseline: StyleGenerator, result: Evaluation
+    model: StyleGenerator, baseline: StyleGenerator, result: Measures
 ) -> dict[str, Any]:
     """What a card keeps of a baseline: its scores, its training length, how it was trained
     differently (setting: [this model's value, the baseline's])."""

@@ -116,8 +116,11 @@ def transfer_command(
         help="paint first at this size, then refine at --size (0: one pass at --size)",
     ),
     coarse_steps: int = typer.Option(_DEFAULTS.coarse_steps, help="steps of the coarse pass"),
-    style_size: int = typer.Option(
-        _DEFAULTS.style_size or 0, help="longest side of the style images (0: as they are)"
+    style_size: int | None = typer.Option(
+        None,
+        help="longest side of the style images, 0: as they are [default: a generated batch at "
+        f"its generator's scale, style files at {_DEFAULTS.style_size}]",
+        show_default=False,
     ),
     optimizer: Literal["lbfgs", "adam"] = typer.Option(_DEFAULTS.optimizer, help="lbfgs or adam"),
     layers: Literal["seed", "gatys"] = typer.Option(_DEFAULTS.layers, help="layer preset"),
@@ -129,14 +132,15 @@ def transfer_command(
     seed: int = typer.Option(_DEFAULTS.seed, help="seed of the style batch and noise init"),
     device: str = typer.Option(_DEFAULTS.device, help="auto, cpu or cuda"),
 ) -> None:
+    chosen = {} if style_size is None else {"style_size": style_size or None}
     settings = TransferConfig(
+        **chosen,
         style_weight=style_weight,
         content_weight=content_weight,
         steps=steps,
         size=size,
         coarse_size=coarse_size or None,
         coarse_steps=coarse_steps,
-        style_size=style_size or None,
         optimizer=optimizer,
         layers=layers,
         init=init,

@@ -15,7 +15,7 @@ from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint
 from artstyle.gan.export import KIND, read_card
-from artstyle.gan.models import build_generator
+from artstyle.gan.models import TextureGenerator, build_generator
 from artstyle.images import to_pil
 
 
@@ -84,14 +84,37 @@ class StyleGenerator:
         gen = torch.Generator().manual_seed(seed)
         return torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
 
+    @property
+    def sample_size(self) -> int:
+        """Side of the images `sample` and `decode` make (the card's scale)."""
+        return self.config.sample_size
+
+    def noise(self, n: int, seed: int = 0) -> torch.Tensor | None:
+        """Local noise for `n` texture samples at `sample_size` (None for other archs)."""
+        if not isinstance(self.net, TextureGenerator):
+            return None
+        grid = self.sample_size // 16
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, self.net.noise_dim, grid, grid, generator=gen).to(self.device)
+
     @torch.inference_mode()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, S, S) in 0..1 for latents `z`."""
-        return self.net(z.to(self.device)).float().add(1).div(2).clamp(0, 1)
+    def decode(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (N, 3, S, S) in 0..1 for latents `z`.
+
+        A texture generator without `noise` uses one fixed noise map for every image, so images
+        differ only by z (what latent walks and arithmetic need).
+        """
+        z = z.to(self.device)
+        if isinstance(self.net, TextureGenerator):
+            x = self.net(z, self.noise(1) if noise is None else noise.to(self.device))
+        else:
+            x = self.net(z)
+        return x.float().add(1).div(2).clamp(0, 1)
 
     def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:
         """`n` new images (N, 3, S, S) in 0..1, reproducible by `seed`."""
-        return self.decode(self.latents(n, seed))
+        noise = self.noise(n, seed + 1) if isinstance(self.net, TextureGenerator) else None
+        return self.decode(self.latents(n, seed), noise)
 
     def images(self, n: int = 16, seed: int = 0) -> list[Image.Image]:
         """`n` new images as PIL images."""

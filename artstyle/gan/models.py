@@ -1,8 +1,14 @@
-"""DCGAN (Radford et al. 2015) generator and discriminator, and a fully connected vanilla GAN.
+"""GAN networks: the DCGAN (Radford et al. 2015), its fully convolutional texture variant, and a
+fully connected vanilla GAN.
 
 The DCGAN doubles the resolution with each transposed conv: 4 -> 8 -> ... -> image_size, so a
 128-px model has one more layer pair than a 64-px one. `width` is the channel count next to the
 image; width 128 at 64 px gives the 1024-filter design of Beyers & Loane.
+
+The texture generator keeps the DCGAN's widths and BatchNorm + ReLU blocks but starts from a 4x4
+grid instead of a 1x1 latent and doubles with resize-convolutions, so it has no checkerboard and
+makes an image of any multiple of 16 px: trained on patches of the paintings, it paints a whole
+painting's worth of texture at the scale the patches were cut at (see docs/gan.md).
 """
 
 from __future__ import annotations
@@ -44,6 +50,57 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(z.shape[0], -1, 1, 1))
+
+
+class TextureGenerator(nn.Module):
+    """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, 16g, 16g) in -1..1.
+
+    z is broadcast over the grid, so it sets what a whole sample looks like (and keeps latent
+    walks and arithmetic meaningful); the local noise varies it from place to place. Nearest
+    upsampling followed by a 3x3 convolution replaces the transposed convolution, whose uneven
+    overlap prints a periodic checkerboard (Odena et al. 2016) that Gram matrices read as texture.
+    """
+
+    def __init__(
+        self, z_dim: int = 100, width: int = 64, image_size: int = 64, noise_dim: int = 16
+    ) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        self.grid = image_size // 16
+        n = _stages(image_size)
+        ch = width * 2 ** (n - 1)
+        layers: list[nn.Module] = [
+            nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
+        for _ in range(n - 1):
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(True),
+            ]
+            ch //= 2
+        layers += [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(ch, 3, 3, 1, 1),
+            nn.Tanh(),
+        ]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Images for latents `z`; `noise` (N or 1, noise_dim, g, g) sets their size (16g px),
+        else fresh noise from torch's global generator at the training size."""
+        if noise is None:
+            noise = torch.randn(
+                z.shape[0], self.noise_dim, self.grid, self.grid, device=z.device, dtype=z.dtype
+            )
+        n, _, h, w = noise.shape
+        if n != z.shape[0]:
+            noise = noise.expand(z.shape[0], -1, -1, -1)
+        x = torch.cat([z.reshape(z.shape[0], -1, 1, 1).expand(-1, -1, h, w), noise], dim=1)
+        return self.net(x)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -146,6 +203,8 @@ def build_generator(config: TrainConfig) -> nn.Module:
     g: nn.Module
     if config.arch == "mlp":
         g = MLPGenerator(config.z_dim, config.image_size)
+    elif config.arch == "texture":
+        g = TextureGenerator(config.z_dim, config.width, config.image_size, config.noise_dim)
     else:
         g = DCGANGenerator(config.z_dim, config.width, config.image_size)
     g.apply(init_weights)

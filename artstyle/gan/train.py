@@ -128,7 +128,7 @@ class Run:
         self.run_dir = run_dir
         self.device = resolve_device(config.device)
         self.memory_format = (
-            torch.channels_last if config.arch == "dcgan" else torch.contiguous_format
+            torch.contiguous_format if config.arch == "mlp" else torch.channels_last
         )
         torch.manual_seed(config.seed)
         self.g = build_generator(config).to(self.device).to(memory_format=self.memory_format)
@@ -141,6 +141,15 @@ class Run:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas, eps=1e-8)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.lr_d, betas=betas, eps=1e-8)
         self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
+        #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
+        grid = config.sample_size // 16
+        self.fixed_noise = (
+            torch.randn(
+                64, config.noise_dim, grid, grid, generator=torch.Generator().manual_seed(1)
+            ).to(self.device)
+            if config.arch == "texture"
+            else None
+        )
         self.step = 0
         self.epoch = 0
         self.iteration = 0  # next batch within the epoch
@@ -272,7 +281,8 @@ class Run:
         net = self.sampler
         was_training = net.training
         net.eval()
-        images = net(self.fixed_z).float().add(1).div(2).clamp(0, 1).cpu()
+        out = net(self.fixed_z) if self.fixed_noise is None else net(self.fixed_z, self.fixed_noise)
+        images = out.float().add(1).div(2).clamp(0, 1).cpu()
         net.train(was_training)
         return write_image(
             image_grid(images), self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png"

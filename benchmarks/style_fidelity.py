@@ -1,0 +1,82 @@
+"""Style fidelity: does a generated style batch paint a photo as well as real paintings do?
+
+For each photo, at the default transfer settings: (a) paint it with a shipped model's generated
+batch (`num_styles` samples), (b) paint it with a random batch of as many of the model's training
+paintings (`--styles`). Both outputs, and the unpainted photo, are scored on one objective: the
+style loss against the mean Gram of *all* the training paintings, at the output size. Then
+
+    fidelity = (loss(photo) - loss(a)) / (loss(photo) - loss(b))
+
+1 means the generated batch moved the photo as far towards the painter's style as real paintings
+did; 0 means it did nothing. The style images of (b) and of the objective are prepared at the
+model's scale (the style size the pipeline uses for its samples), so both batches are judged alike.
+
+    .venv/bin/python benchmarks/style_fidelity.py vangogh [--photos 1 13 23] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from artstyle import StylePipeline, StyleTransfer, TransferConfig
+from artstyle.images import find_images
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="shipped model name, generator file or run folder")
+    parser.add_argument("--data", type=Path, help="its training paintings [default: shared]")
+    parser.add_argument("--photos", type=int, nargs="+", default=[1, 13, 23], help="Kodak numbers")
+    parser.add_argument("--seed", type=int, default=0, help="seed of both style batches")
+    args = parser.parse_args()
+    data = args.data or SHARED / "paintings" / Path(args.model).stem
+    paintings = find_images([data])
+    console = Console()
+
+    pipe = StylePipeline.from_pretrained(args.model, seed=args.seed)
+    cfg: TransferConfig = pipe.config  # the defaults, with the model's style size
+    real = random.Random(args.seed).sample(paintings, cfg.num_styles)
+    console.print(
+        f"{args.model}: {cfg.num_styles} styles at style size {cfg.style_size}; "
+        f"objective: all {len(paintings)} paintings of {data}"
+    )
+    painters = {"generated": pipe, "real": StyleTransfer(real, cfg)}
+    judge = StyleTransfer(paintings, cfg)
+
+    table = Table(title=f"style fidelity of {args.model} (style loss vs all paintings)")
+    for col in ("photo", "unpainted", "generated batch", "real batch", "fidelity", "seconds"):
+        table.add_column(col, justify="right")
+    fidelities = []
+    for number in args.photos:
+        photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
+        start = time.perf_counter()
+        outputs = {name: painter(photo).image for name, painter in painters.items()}
+        seconds = time.perf_counter() - start
+        loss = {name: judge.score(photo, image)["style"] for name, image in outputs.items()}
+        base = judge.score(photo, photo)["style"]
+        fidelity = (base - loss["generated"]) / (base - loss["real"])
+        fidelities.append(fidelity)
+        table.add_row(
+            photo.name,
+            f"{base:.4g}",
+            f"{loss['generated']:.4g}",
+            f"{loss['real']:.4g}",
+            f"{fidelity:.2f}",
+            f"{seconds:.0f}",
+        )
+        console.print(f"{photo.name}: fidelity {fidelity:.2f}")
+    table.add_row("overall (mean)", "", "", "", f"{sum(fidelities) / len(fidelities):.2f}", "")
+    table.add_row("worst", "", "", "", f"{min(fidelities):.2f}", "")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
