@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -34,11 +34,15 @@ class _Config(BaseModel):
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: object) -> Self:
         """Load settings from a TOML file; `overrides` (e.g. from the CLI) win."""
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ArtstyleError(f"{path}: cannot read config ({exc})") from None
-        return cls.model_validate({**data, **overrides})
+        return cls.model_validate({**read_toml(path), **overrides})
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML settings file as a dict; one clear error if it cannot be read."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ArtstyleError(f"{path}: cannot read config ({exc})") from None
 
 
 # --- stage 2: style transfer ------------------------------------------------------------------
@@ -107,10 +111,15 @@ CropMode = Literal["center", "patch"]
 
 
 class TrainConfig(_Config):
-    """Settings of one DCGAN training run; defaults follow Ast-GAN (seed 001)."""
+    """Settings of one GAN training run.
+
+    The defaults are the recommended recipe (docs/gan.md): a texture generator learning 64-px
+    patches of the paintings with Gram feature matching, flips and an EMA copy; Ast-GAN's
+    optimiser, loss and label smoothing. `train_recipe("ast-gan")` gives the seed's DCGAN.
+    """
 
     arch: Literal["texture", "dcgan", "mlp"] = Field(
-        "dcgan",
+        "texture",
         description="texture (fully convolutional, resize-convs), dcgan, or mlp (vanilla GAN)",
     )
     image_size: Literal[64, 128] = Field(64, description="side of the generated images")
@@ -119,8 +128,8 @@ class TrainConfig(_Config):
     noise_dim: int = Field(16, ge=1, description="texture arch: local noise channels per cell")
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
-    epochs: int = Field(300, ge=1)
-    batch_size: int = Field(128, ge=2)
+    epochs: int = Field(200, ge=1)
+    batch_size: int = Field(64, ge=2)
     lr_g: float = Field(2e-4, gt=0, description="Adam learning rate of G")
     lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
     beta1: float = Field(0.5, ge=0, lt=1)
@@ -142,11 +151,19 @@ class TrainConfig(_Config):
         "", description="DiffAugment policy, e.g. 'color,translation,cutout'; empty for none"
     )
     ema: float | None = Field(
-        None, gt=0, lt=1, description="decay of an EMA copy of G used for sampling, e.g. 0.999"
+        0.999, gt=0, lt=1, description="decay of an EMA copy of G used for sampling, e.g. 0.999"
     )
 
-    crop: CropMode = Field("center", description="center crop (Ast-GAN) or random patch (B&L)")
-    flip: bool = Field(False, description="random horizontal flips")
+    gram_weight: float | None = Field(
+        20.0,
+        gt=0,
+        description="weight of Gram feature matching: pulls the samples' mean Gram matrices at "
+        "the style layers towards the paintings' (None: off)",
+    )
+    gram_batch: int = Field(16, ge=1, description="samples per step the Gram loss looks at")
+
+    crop: CropMode = Field("patch", description="center crop (Ast-GAN) or random patch (B&L)")
+    flip: bool = Field(True, description="random horizontal flips")
 
     seed: int = 0
     device: str = "auto"
@@ -176,3 +193,28 @@ class TrainConfig(_Config):
                     f"unknown DiffAugment policy {sorted(unknown)}; known: {sorted(POLICIES)}"
                 )
         return self
+
+
+#: Named training recipes: the settings each one changes from `TrainConfig`'s defaults, which are
+#: the recommended recipe (docs/gan.md says how it was chosen).
+RECIPES: dict[str, dict[str, Any]] = {
+    "artstyle": {},
+    # the seed's DCGAN (Ast-GAN): 64-px centre crops, transposed convs, no stabilisers
+    "ast-gan": {
+        "arch": "dcgan",
+        "crop": "center",
+        "flip": False,
+        "ema": None,
+        "gram_weight": None,
+        "diffaugment": "",
+        "batch_size": 128,
+        "epochs": 300,
+    },
+}
+
+
+def train_recipe(name: str, **overrides: Any) -> TrainConfig:
+    """The settings of recipe `name` (see `RECIPES`), with `overrides` on top."""
+    if name not in RECIPES:
+        raise ArtstyleError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
+    return TrainConfig.model_validate({**RECIPES[name], **overrides})

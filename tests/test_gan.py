@@ -148,8 +148,9 @@ def test_interrupted_then_resumed_equals_uninterrupted(
     paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = TrainConfig(
-        **TINY, epochs=2, diffaugment="color,translation,cutout", ema=0.9, crop="patch", flip=True
-    )
+        **TINY, epochs=2, diffaugment="color,translation,cutout", ema=0.9, crop="patch", flip=True,
+        arch="texture", gram_weight=1.0, gram_batch=4,
+    )  # fmt: skip
     training.train(paintings, tmp_path / "full", cfg, progress=False)
 
     original = training.Run.train_step

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic import synthetic_paintings
 
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
@@ -21,21 +22,6 @@ from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline
 from artstyle.style_gap import mean_grams, relative_errors, style_gap
-
-
-def synthetic_paintings(n: int, size: int = 64, seed: int = 0) -> torch.Tensor:
-    """Striped, blotchy 'paintings' with a per-image palette: structure for VGG to see."""
-    gen = torch.Generator().manual_seed(seed)
-    ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    images = []
-    for _ in range(n):
-        freq, angle = torch.rand(2, generator=gen) * torch.tensor([0.6, 3.14])
-        stripes = torch.sin(freq * (xs * torch.cos(angle) + ys * torch.sin(angle)))
-        palette = torch.rand(3, 1, 1, generator=gen)
-        blotch = torch.rand(1, 1, size // 8, size // 8, generator=gen)
-        blotch = torch.nn.functional.interpolate(blotch, size=size, mode="bilinear")[0]
-        images.append((palette * (0.5 + 0.3 * stripes) + 0.3 * blotch).clamp(0, 1))
-    return torch.stack(images)
 
 
 def tiny_generator(arch: str = "texture") -> StyleGenerator:

@@ -165,7 +165,7 @@ def progress_command(
 def report_command(
     run: Path = typer.Argument(..., help="training run folder"),
     out: Path | None = typer.Option(
-        None, "-o", "--out", help="HTML file [default: RUN/report.html]"
+        None, "-o", "--out", help="HTML file \\[default: RUN/report.html]"
     ),
     seed: int = typer.Option(0, help="seed of the sample grid"),
     count: int = typer.Option(64, help="samples in the grid"),

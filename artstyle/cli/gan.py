@@ -6,74 +6,83 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line
-from artstyle.config import CropMode, GanLoss, TrainConfig
+from artstyle.config import RECIPES, CropMode, GanLoss, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
 from artstyle.gan.train import TrainingInterrupted, train
 from artstyle.images import image_grid, write_image
 
-_TRAIN_HELP = """Train a DCGAN on a folder of paintings (searched recursively).
+_TRAIN_HELP = """Train a GAN on a folder of paintings (searched recursively).
 
-Defaults follow Ast-GAN: Adam 2e-4 / beta1 0.5, batch 128, LeakyReLU 0.3 in D, real labels
-0.85 raised to 0.95 half-way. For a few hundred paintings add `--diffaugment
-color,translation,cutout`. Ctrl-C saves a checkpoint; `--resume` continues exactly.
+With no options it runs the recommended recipe (docs/gan.md): a texture generator that learns
+64-px patches of the paintings at twice that scale, with Gram feature matching, flips and an
+EMA copy, so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
+plain DCGAN. Settings apply in this order: the recipe, then `--config FILE.toml`, then options.
+Ctrl-C saves a checkpoint; `--resume` continues exactly.
 
-Example:
-  artstyle train paintings/monet -o runs/monet --diffaugment color,translation,cutout
+Examples:
+  artstyle train paintings/monet -o runs/monet
+
+  artstyle train paintings/monet -o runs/monet_dcgan --recipe ast-gan
 """
+
+
+def _about(field: str, text: str = "") -> str:
+    """Help text of a TrainConfig field with its default, written once, in the model."""
+    info = TrainConfig.model_fields[field]
+    default = "none" if info.default is None else info.default
+    return escape(f"{text or info.description or field} [default: {default}]")
 
 
 @app.command("train", help=_TRAIN_HELP)
 def train_command(
     data: Path = typer.Argument(..., help="folder of training images (recursive)"),
     out: Path = typer.Option(..., "-o", "--out", help="run folder for logs, samples, checkpoints"),
-    config_file: Path | None = typer.Option(None, "--config", help="TOML file of TrainConfig"),
-    epochs: int | None = typer.Option(None, help="epochs [default: 300]"),
-    batch_size: int | None = typer.Option(None, help="batch size [default: 128]"),
-    lr: float | None = typer.Option(None, help="Adam learning rate of G and D [default: 2e-4]"),
-    lr_d: float | None = typer.Option(None, help="separate learning rate for D"),
-    loss: GanLoss | None = typer.Option(None, help="bce, hinge or wgan-gp [default: bce]"),
-    diffaugment: str | None = typer.Option(
-        None, help="DiffAugment policy, e.g. color,translation,cutout [default: none]"
+    recipe: str = typer.Option(
+        "artstyle", help=f"starting point for the settings: {' or '.join(RECIPES)}"
     ),
-    crop: CropMode | None = typer.Option(None, help="center crop or random patch"),
-    flip: bool | None = typer.Option(None, "--flip/--no-flip", help="random horizontal flips"),
-    width: int | None = typer.Option(None, help="base width of G and D [default: 64]"),
-    image_size: int | None = typer.Option(None, help="64 or 128 [default: 64]"),
-    arch: str | None = typer.Option(None, help="dcgan or mlp (vanilla GAN)"),
-    ema: float | None = typer.Option(None, help="EMA decay of G for sampling, e.g. 0.999"),
+    config_file: Path | None = typer.Option(None, "--config", help="TOML file of TrainConfig"),
+    epochs: int | None = typer.Option(None, help=_about("epochs", "epochs")),
+    batch_size: int | None = typer.Option(None, help=_about("batch_size", "batch size")),
+    lr: float | None = typer.Option(None, help=_about("lr_g", "Adam learning rate of G and D")),
+    lr_d: float | None = typer.Option(None, help="separate learning rate for D"),
+    loss: GanLoss | None = typer.Option(None, help=_about("loss")),
+    diffaugment: str | None = typer.Option(None, help=_about("diffaugment")),
+    crop: CropMode | None = typer.Option(None, help=_about("crop")),
+    flip: bool | None = typer.Option(None, "--flip/--no-flip", help=_about("flip")),
+    width: int | None = typer.Option(None, help=_about("width")),
+    image_size: int | None = typer.Option(None, help=_about("image_size", "64 or 128")),
+    arch: str | None = typer.Option(None, help=_about("arch")),
+    ema: float | None = typer.Option(None, help=_about("ema")),
+    gram_weight: float | None = typer.Option(None, help=_about("gram_weight")),
     g_threshold: float | None = typer.Option(None, help="skip G's update while its loss < this"),
     d_threshold: float | None = typer.Option(None, help="skip D's update while its loss < this"),
-    sample_every: int | None = typer.Option(None, help="epochs between sample grids"),
-    checkpoint_every: int | None = typer.Option(None, help="epochs between checkpoints"),
-    eval_every: int | None = typer.Option(
-        None, help="epochs between VGG-KID evaluations, logged to eval.csv [default: none]"
-    ),
-    seed: int | None = typer.Option(None, help="random seed [default: 0]"),
-    device: str | None = typer.Option(None, help="auto, cpu or cuda"),
+    sample_every: int | None = typer.Option(None, help=_about("sample_every")),
+    checkpoint_every: int | None = typer.Option(None, help=_about("checkpoint_every")),
+    eval_every: int | None = typer.Option(None, help=_about("eval_every")),
+    seed: int | None = typer.Option(None, help=_about("seed", "random seed")),
+    device: str | None = typer.Option(None, help=_about("device", "auto, cpu or cuda")),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="live progress bar"),
 ) -> None:
     given: dict[str, Any] = {
         "epochs": epochs, "batch_size": batch_size, "lr_d": lr_d, "loss": loss,
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
-        "image_size": image_size, "arch": arch, "ema": ema, "g_threshold": g_threshold,
-        "d_threshold": d_threshold, "sample_every": sample_every,
+        "image_size": image_size, "arch": arch, "ema": ema, "gram_weight": gram_weight,
+        "g_threshold": g_threshold, "d_threshold": d_threshold, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
         "device": device,
     }  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}
     if lr is not None:
         overrides = {"lr_g": lr, "lr_d": lr, **overrides}
-    config = (
-        TrainConfig.from_toml(config_file, **overrides)
-        if config_file
-        else TrainConfig.model_validate(overrides)
-    )
+    from_file = read_toml(config_file) if config_file else {}
+    config = train_recipe(recipe, **{**from_file, **overrides})
 
     def skipped(exc: ImageReadError) -> None:
         console.print(f"[yellow]skipped[/] {exc}", highlight=False)
@@ -123,19 +132,23 @@ def models_command() -> None:
         error_line(f"no shipped generators in {weights_dir()}")
         raise typer.Exit(EXIT_USAGE)
     table = Table(
-        "name", "data", "images", "iterations", "VGG-KID", "baseline VGG-KID", "memorisation", "MB",
-        caption="VGG-KID: lower is better; baseline: the same data and iterations without "
-        "DiffAugment (see the card, weights/NAME.md)",
+        "name", "data", "images", "iterations", "scale", "style gap (x floor)",
+        "Inception KID", "VGG-KID", "memorisation", "MB",
+        caption="style gap: mean-Gram error of 64 samples, x the floor of 64 real paintings "
+        "(1 = as good as the paintings); KIDs: lower is better; details in weights/NAME.md",
     )  # fmt: skip
     for name in names:
         card = read_card(weights_dir() / f"{name}.safetensors")
+        gap = card.get("style_gap")
         table.add_row(
             name,
             Path(str(card.get("data", "?"))).name,
             str(card.get("images", "?")),
             str(card.get("iterations", "?")),
+            f"{card.get('style_size') or card.get('hyperparameters', {}).get('image_size')} px",
+            f"{gap} ({card.get('style_gap_ratio')}x)" if gap is not None else "-",
+            str(card.get("inception_kid_x1000", "-")),
             str(card.get("vgg_kid", "?")),
-            str(card.get("baseline", {}).get("vgg_kid", "-")),
             str(card.get("memorisation_ratio", "?")),
             f"{card.get('bytes', 0) / 1e6:.1f}",
         )

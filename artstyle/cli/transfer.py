@@ -91,7 +91,7 @@ class _Outcome:
 @app.command("transfer", cls=_GreedyStylesCommand, help=_HELP)
 def transfer_command(
     photos: list[Path] | None = typer.Argument(
-        None, help="photos, or folders of photos [default: a bundled example photo]"
+        None, help="photos, or folders of photos \\[default: a bundled example photo]"
     ),
     styles: list[Path] | None = typer.Option(
         None, *_STYLE_FLAGS, help="your own style images or folders, instead of a generator"
@@ -118,7 +118,7 @@ def transfer_command(
     coarse_steps: int = typer.Option(_DEFAULTS.coarse_steps, help="steps of the coarse pass"),
     style_size: int | None = typer.Option(
         None,
-        help="longest side of the style images, 0: as they are [default: a generated batch at "
+        help="longest side of the style images, 0: as they are \\[default: a generated batch at "
         f"its generator's scale, style files at {_DEFAULTS.style_size}]",
         show_default=False,
     ),

@@ -93,9 +93,8 @@ class StyleGenerator:
         """Local noise for `n` texture samples at `sample_size` (None for other archs)."""
         if not isinstance(self.net, TextureGenerator):
             return None
-        grid = self.sample_size // 16
         gen = torch.Generator().manual_seed(seed)
-        return torch.randn(n, self.net.noise_dim, grid, grid, generator=gen).to(self.device)
+        return self.net.make_noise(n, self.sample_size, gen).to(self.device)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:

@@ -7,8 +7,9 @@ image; width 128 at 64 px gives the 1024-filter design of Beyers & Loane.
 
 The texture generator keeps the DCGAN's widths and BatchNorm + ReLU blocks but starts from a 4x4
 grid instead of a 1x1 latent and doubles with resize-convolutions, so it has no checkerboard and
-makes an image of any multiple of 16 px: trained on patches of the paintings, it paints a whole
-painting's worth of texture at the scale the patches were cut at (see docs/gan.md).
+makes images of any multiple of a quarter of its training size: trained on patches of the
+paintings, it paints a whole painting's worth of texture at the scale the patches were cut at
+(see docs/gan.md).
 """
 
 from __future__ import annotations
@@ -53,12 +54,17 @@ class DCGANGenerator(nn.Module):
 
 
 class TextureGenerator(nn.Module):
-    """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, 16g, 16g) in -1..1.
+    """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, cg, cg) in -1..1.
+
+    A training image is 4x4 noise cells of c = image_size / 4 pixels; a sample may have any
+    number of cells.
 
     z is broadcast over the grid, so it sets what a whole sample looks like (and keeps latent
     walks and arithmetic meaningful); the local noise varies it from place to place. Nearest
     upsampling followed by a 3x3 convolution replaces the transposed convolution, whose uneven
     overlap prints a periodic checkerboard (Odena et al. 2016) that Gram matrices read as texture.
+    Replicate padding instead of zeros tells no layer where the border is, so a sample larger
+    than the training patches has no frame.
     """
 
     def __init__(
@@ -66,36 +72,43 @@ class TextureGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
-        self.grid = image_size // 16
+        self.cell = image_size // 4  # pixels per noise cell; a training image is 4x4 cells
         n = _stages(image_size)
         ch = width * 2 ** (n - 1)
         layers: list[nn.Module] = [
-            nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False),
+            nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False, padding_mode="replicate"),
             nn.BatchNorm2d(ch),
             nn.ReLU(True),
         ]
         for _ in range(n - 1):
             layers += [
                 nn.Upsample(scale_factor=2, mode="nearest"),
-                nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False),
+                nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
                 nn.BatchNorm2d(ch // 2),
                 nn.ReLU(True),
             ]
             ch //= 2
         layers += [
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(ch, 3, 3, 1, 1),
+            nn.Conv2d(ch, 3, 3, 1, 1, padding_mode="replicate"),
             nn.Tanh(),
         ]
         self.net = nn.Sequential(*layers)
 
+    def make_noise(
+        self, n: int, size: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Local noise (on the CPU) for `n` images of side `size`, a multiple of the cell."""
+        if size % self.cell:
+            raise ValueError(f"a texture sample's side must be a multiple of {self.cell} px")
+        g = size // self.cell
+        return torch.randn(n, self.noise_dim, g, g, generator=generator)
+
     def forward(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Images for latents `z`; `noise` (N or 1, noise_dim, g, g) sets their size (16g px),
+        """Images for latents `z`; `noise` (N or 1, noise_dim, g, g) sets their size (g cells),
         else fresh noise from torch's global generator at the training size."""
         if noise is None:
-            noise = torch.randn(
-                z.shape[0], self.noise_dim, self.grid, self.grid, device=z.device, dtype=z.dtype
-            )
+            noise = self.make_noise(z.shape[0], 4 * self.cell).to(z.device, z.dtype)
         n, _, h, w = noise.shape
         if n != z.shape[0]:
             noise = noise.expand(z.shape[0], -1, -1, -1)

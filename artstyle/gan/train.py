@@ -42,13 +42,14 @@ from artstyle.gan import checkpoint
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import export_generator
+from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.metrics import RunEvaluator
-from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.gan.models import TextureGenerator, build_discriminator, build_generator
 from artstyle.images import image_grid, write_image
 
 LOG_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
-    "skipped_d", "skipped_g", "real_label", "seconds",
+    "skipped_d", "skipped_g", "real_label", "gram_error", "seconds",
 ]  # fmt: skip
 CHECKPOINT = "checkpoint.safetensors"
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
@@ -142,14 +143,14 @@ class Run:
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.lr_d, betas=betas, eps=1e-8)
         self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
         #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
-        grid = config.sample_size // 16
         self.fixed_noise = (
-            torch.randn(
-                64, config.noise_dim, grid, grid, generator=torch.Generator().manual_seed(1)
-            ).to(self.device)
-            if config.arch == "texture"
+            self.g.make_noise(64, config.sample_size, torch.Generator().manual_seed(1)).to(
+                self.device
+            )
+            if isinstance(self.g, TextureGenerator)
             else None
         )
+        self.gram = GramMatch(data.images, self.device) if config.gram_weight else None
         self.step = 0
         self.epoch = 0
         self.iteration = 0  # next batch within the epoch
@@ -184,9 +185,14 @@ class Run:
         d_gen = d(diff_augment(fake, cfg.diffaugment))
         loss_g = g_loss(cfg, d_gen)
         skip_g = cfg.g_threshold is not None and loss_g.item() < cfg.g_threshold
+        # (3) optionally pull the batch's mean Gram matrices towards the paintings'
+        total_g, gram_error = loss_g, float("nan")
+        if self.gram is not None and cfg.gram_weight and not skip_g:
+            loss_gram, gram_error = self.gram.loss(fake[: cfg.gram_batch])
+            total_g = loss_g + cfg.gram_weight * loss_gram
         if not skip_g:
             self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
+            total_g.backward()
             self.opt_g.step()
             self._update_ema()
 
@@ -200,6 +206,7 @@ class Run:
             "skipped_d": int(skip_d),
             "skipped_g": int(skip_g),
             "real_label": label,
+            "gram_error": gram_error,
         }
 
     @torch.no_grad()
@@ -234,6 +241,8 @@ class Run:
         }
         if self.ema is not None:
             tensors.update(checkpoint.module_tensors(self.ema, "ema"))
+        if self.gram is not None:
+            tensors.update(self.gram.state())
         if self.perm is not None:
             tensors["perm"] = self.perm
         if self.device.type == "cuda":
@@ -260,6 +269,8 @@ class Run:
             checkpoint.load_module(self.ema, tensors, "ema")
         checkpoint.load_optimizer(self.opt_g, tensors, "opt_g")
         checkpoint.load_optimizer(self.opt_d, tensors, "opt_d")
+        if self.gram is not None:
+            self.gram.load_state(tensors)
         self.fixed_z = tensors["fixed_z"].to(self.device)
         self.perm = tensors.get("perm")
         torch.set_rng_state(tensors["rng_cpu"])

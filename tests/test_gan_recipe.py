@@ -1,0 +1,94 @@
+"""The GAN v1 recipe's parts: recipes, architectures, Gram feature matching."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from synthetic import synthetic_paintings
+
+from artstyle.config import RECIPES, TrainConfig, train_recipe
+from artstyle.errors import ArtstyleError
+from artstyle.gan.data import PaintingSet
+from artstyle.gan.gram_match import GramMatch
+from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.gan.train import Run
+
+
+def test_default_settings_are_the_recommended_recipe() -> None:
+    assert RECIPES["artstyle"] == {}
+    assert train_recipe("artstyle") == TrainConfig()
+
+
+def test_ast_gan_recipe_is_the_seeds_dcgan() -> None:
+    cfg = train_recipe("ast-gan")
+    assert (cfg.arch, cfg.image_size, cfg.crop, cfg.flip) == ("dcgan", 64, "center", False)
+    assert (cfg.batch_size, cfg.epochs, cfg.lr_g, cfg.beta1) == (128, 300, 2e-4, 0.5)
+    assert (cfg.ema, cfg.gram_weight, cfg.diffaugment, cfg.loss) == (None, None, "", "bce")
+    assert (cfg.real_label, cfg.real_label_late) == (0.85, 0.95)
+    assert cfg.sample_size == 64
+
+
+def test_recipe_overrides_win_and_unknown_recipe_is_one_line() -> None:
+    assert train_recipe("ast-gan", batch_size=16).batch_size == 16
+    with pytest.raises(ArtstyleError, match=r"unknown recipe 'stylegan'.*ast-gan"):
+        train_recipe("stylegan")
+
+
+@pytest.mark.parametrize("arch", ["texture", "dcgan", "mlp"])
+@pytest.mark.parametrize("size", [64, 128])
+def test_generator_shapes_for_every_architecture(arch: str, size: int) -> None:
+    cfg = TrainConfig(arch=arch, image_size=size, width=4)  # type: ignore[arg-type]
+    images = build_generator(cfg)(torch.randn(2, cfg.z_dim))
+    assert images.shape == (2, 3, size, size) and images.abs().max() <= 1
+    assert build_discriminator(cfg)(images).shape == (2,)
+
+
+def test_texture_generator_paints_any_multiple_of_16_without_a_frame() -> None:
+    g = build_generator(TrainConfig(arch="texture", width=4)).eval()
+    z = torch.randn(2, 100)
+    big = g(z, torch.randn(2, 16, 8, 8))
+    assert big.shape == (2, 3, 128, 128)
+    # a constant noise map and z give a constant image: no layer knows where the border is
+    flat = g(z[:1], torch.zeros(1, 16, 5, 5))
+    assert flat.shape == (1, 3, 80, 80)
+    assert torch.allclose(flat, flat[..., :1, :1].expand_as(flat), atol=1e-6)
+
+
+def test_gram_match_target_is_the_paintings_mean_gram() -> None:
+    images = (synthetic_paintings(8, size=64) * 255).round().to(torch.uint8)
+    match = GramMatch(images, torch.device("cpu"))
+    real = images.float().div(127.5).sub(1)
+    _, error = match.loss(real)  # the whole set: its mean Gram is the target
+    assert error < 1e-4
+    noise = torch.rand_like(real) * 2 - 1
+    fresh = GramMatch(images, torch.device("cpu"))
+    _, noise_error = fresh.loss(noise)
+    assert noise_error > 0.3
+
+
+def test_gram_match_gradient_moves_samples_towards_the_paintings() -> None:
+    images = (synthetic_paintings(8, size=64) * 255).round().to(torch.uint8)
+    match = GramMatch(images, torch.device("cpu"), decay=0.0)  # no memory: plain batch mean
+    fake = (torch.rand(4, 3, 64, 64) * 2 - 1).requires_grad_(True)
+    errors = []
+    for _ in range(5):
+        loss, error = match.loss(fake)
+        errors.append(error)
+        (grad,) = torch.autograd.grad(loss, fake)
+        with torch.no_grad():
+            fake -= 0.5 * grad / grad.abs().max()
+    assert errors[-1] < errors[0]
+
+
+def test_gram_weight_adds_the_loss_to_the_step() -> None:
+    images = (synthetic_paintings(8, size=128) * 255).round().to(torch.uint8)
+    data = PaintingSet(images, [Path(f"{i}.png") for i in range(8)], 64, "patch")
+    base = {"arch": "texture", "crop": "patch", "width": 4, "batch_size": 8}
+    on = Run(TrainConfig(**base, gram_weight=1.0, gram_batch=4), data, Path("unused"))
+    stats = on.train_step(torch.arange(8))
+    assert 0 < stats["gram_error"] < 10
+    off = Run(TrainConfig(**base), data, Path("unused"))
+    assert off.gram is None and math.isnan(off.train_step(torch.arange(8))["gram_error"])
