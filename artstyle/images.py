@@ -147,9 +147,10 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr, "RGB")
 
 
-def resize_longest(img: Image.Image, size: int) -> Image.Image:
-    """Resize so the longest side is `size` pixels, keeping the aspect ratio."""
-    scale = size / max(img.size)
+def resize_longest(img: Image.Image, size: int, min_side: int = 1) -> Image.Image:
+    """Resize so the longest side is `size` pixels, keeping the aspect ratio; a very long strip
+    is made larger instead, so that its short side is at least `min_side`."""
+    scale = max(size / max(img.size), min_side / min(img.size))
     new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     return img if new == img.size else img.resize(new, Image.Resampling.LANCZOS)
 

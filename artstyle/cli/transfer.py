@@ -224,7 +224,8 @@ def _progress() -> Progress:
 def _paint(
     painter: StyleTransfer, job: Job, protect: list[Path], save_every: int, progress: Progress
 ) -> _Outcome:
-    """Paint one photo; an input or output problem is reported and returned, not raised."""
+    """Paint one photo; any failure is reported in one line and returned, not raised, so a
+    folder run goes on (only Ctrl-C stops it)."""
     start = time.perf_counter()
     target = job.output
     total = sum(steps for _, steps in painter.config.passes())
@@ -242,13 +243,20 @@ def _paint(
         write_image(result.image, target, protect=protect)
         if save_every:
             _write_losses(target.with_name(f"{target.stem}_losses.csv"), result.history)
-    except ArtstyleError as exc:
-        error_line(str(exc))
-        return _Outcome(job.photo, error=str(exc))
+    except Exception as exc:  # any failure: one photo must not stop the folder
+        message = str(exc) if isinstance(exc, ArtstyleError) else _unexpected(job.photo, exc)
+        error_line(message)
+        return _Outcome(job.photo, error=message)
     finally:
         progress.remove_task(task)
     typer.echo(str(target))
     return _Outcome(job.photo, target, time.perf_counter() - start, result.losses)
+
+
+def _unexpected(photo: Path, exc: Exception) -> str:
+    """One line for a failure nobody planned for, naming the photo."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{photo}: {type(exc).__name__}: {first}"
 
 
 def _write_losses(path: Path, history: list[dict[str, float]]) -> None:

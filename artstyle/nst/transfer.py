@@ -123,7 +123,7 @@ class StyleTransfer:
         size = self.config.style_size
         image = image.to(self.device, torch.float32)
         if size is not None and max(image.shape[-2:]) != size:
-            scale = size / max(image.shape[-2:])
+            scale = max(size / max(image.shape[-2:]), self.net.min_side / min(image.shape[-2:]))
             hw = [max(1, round(s * scale)) for s in image.shape[-2:]]
             image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
         return self._content(image)
@@ -133,8 +133,9 @@ class StyleTransfer:
         return luminance(image) if self.config.preserve_color else image
 
     def _at_size(self, image: Image.Image, size: int) -> torch.Tensor:
-        """A picture as a tensor on this device, its longest side `size`."""
-        return to_tensor(resize_longest(image, size)).to(self.device)
+        """A picture as a tensor on this device, its longest side `size` (or its short side what
+        the network needs, for a long strip)."""
+        return to_tensor(resize_longest(image, size, self.net.min_side)).to(self.device)
 
     def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
         """Paint one photo; `callback(step, losses, image)` is called after every step.

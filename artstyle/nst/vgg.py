@@ -184,6 +184,8 @@ class VGGFeatures(nn.Module):
             else:
                 modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
         self.net = nn.Sequential(*modules)
+        #: the short side an image needs so that its deepest features still have a few pixels
+        self.min_side = 4 * 2 ** sum(isinstance(m, nn.MaxPool2d) for m in modules)
         self.register_buffer("order", torch.tensor(convention.order), persistent=False)
         self.register_buffer("scale", torch.tensor(convention.scale).view(1, 3, 1, 1), False)
         self.register_buffer("shift", torch.tensor(convention.shift).view(1, 3, 1, 1), False)
