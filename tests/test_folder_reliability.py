@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from synthetic import synthetic_paintings
 from typer.testing import CliRunner
 
 from artstyle import atomic
 from artstyle.cli import app
 from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
-from synthetic import synthetic_paintings
 
 FAST = ["--steps", "1", "--size", "64", "--coarse-size", "0", "--device", "cpu"]
 
@@ -92,9 +92,7 @@ def test_full_disk_is_one_line_per_output_and_leaves_no_partial_file(
     assert list(out.iterdir()) == []  # no output, no temp file
 
 
-def test_unwritable_output_folder_is_one_line(
-    folder: Path, style: Path, tmp_path: Path
-) -> None:
+def test_unwritable_output_folder_is_one_line(folder: Path, style: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("a file where the output folder should be")
     code, stderr = _run(folder / "a.png", folder / "b.png", "-s", style, "-o", blocker, *FAST)

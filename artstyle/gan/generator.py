@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from artstyle.images import to_pil
 
 
 def weights_dir() -> Path:
-    """Where shipped generators live: $ARTSTYLE_WEIGHTS, else the repository's `weights/`."""
-    return Path(os.environ.get("ARTSTYLE_WEIGHTS", Path(__file__).resolve().parents[2] / "weights"))
+    """Where shipped generators live: $ARTSTYLE_WEIGHTS, else the package's `weights/` data
+    (installed with the package, editable or not)."""
+    if "ARTSTYLE_WEIGHTS" in os.environ:
+        return Path(os.environ["ARTSTYLE_WEIGHTS"])
+    return Path(str(importlib.resources.files("artstyle").joinpath("weights")))
 
 
 def shipped_models() -> list[str]:
