@@ -135,7 +135,7 @@ def models_command() -> None:
         "name", "data", "images", "iterations", "scale", "style gap (x floor)",
         "Inception KID", "VGG-KID", "memorisation", "MB",
         caption="style gap: mean-Gram error of 64 samples, x the floor of 64 real paintings "
-        "(1 = as good as the paintings); KIDs: lower is better; details in artstyle/weights/NAME.md",
+        "(1 = as good as the paintings); lower KIDs are better; full cards: NAME.md",
     )  # fmt: skip
     for name in names:
         card = read_card(weights_dir() / f"{name}.safetensors")
