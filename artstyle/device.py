@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import torch
@@ -28,6 +30,15 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
             )
         return torch.device(name)
     raise ArtstyleError(f"unknown device {name!r}: use auto, cpu or cuda")
+
+
+@contextmanager
+def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block on torch's global generators seeded with `seed`, then restore them, so that
+    sampling is reproducible and a training run's random stream is left untouched."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def keep_freed_memory() -> None:

@@ -197,7 +197,8 @@ def test_export_round_trip(paintings: Path, tmp_path: Path) -> None:
         if "running" not in k and v.is_floating_point()
     )
     samples = gen.sample(5, seed=3)
-    assert samples.shape == (5, 3, 64, 64) and samples.min() >= 0 and samples.max() <= 1
+    assert gen.sample_size == 128  # the default texture generator: 64-px patches at 2x scale
+    assert samples.shape == (5, 3, 128, 128) and samples.min() >= 0 and samples.max() <= 1
     assert torch.equal(samples, gen.sample(5, seed=3))
     assert not torch.equal(samples, gen.sample(5, seed=4))
     # the run folder and the training checkpoint load too, and agree with the fp16 export

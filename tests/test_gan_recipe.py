@@ -90,5 +90,5 @@ def test_gram_weight_adds_the_loss_to_the_step() -> None:
     on = Run(TrainConfig(**base, gram_weight=1.0, gram_batch=4), data, Path("unused"))
     stats = on.train_step(torch.arange(8))
     assert 0 < stats["gram_error"] < 10
-    off = Run(TrainConfig(**base), data, Path("unused"))
+    off = Run(TrainConfig(**base, gram_weight=None), data, Path("unused"))
     assert off.gram is None and math.isnan(off.train_step(torch.arange(8))["gram_error"])

@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from artstyle.config import TrainConfig
-from artstyle.device import resolve_device
+from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint
 from artstyle.gan.export import KIND, read_card
@@ -101,23 +101,27 @@ class StyleGenerator:
         return self.net.make_noise(n, self.sample_size, gen).to(self.device)
 
     @torch.inference_mode()
-    def decode(self, z: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(
+        self, z: torch.Tensor, noise: torch.Tensor | None = None, seed: int = 0
+    ) -> torch.Tensor:
         """Images (N, 3, S, S) in 0..1 for latents `z`.
 
         A texture generator without `noise` uses one fixed noise map for every image, so images
-        differ only by z (what latent walks and arithmetic need).
+        differ only by z (what latent walks and arithmetic need); its per-pixel noise comes from
+        `seed`.
         """
         z = z.to(self.device)
-        if isinstance(self.net, TextureGenerator):
-            x = self.net(z, self.noise(1) if noise is None else noise.to(self.device))
-        else:
-            x = self.net(z)
+        with seeded_rng(seed, self.device):
+            if isinstance(self.net, TextureGenerator):
+                x = self.net(z, self.noise(1) if noise is None else noise.to(self.device))
+            else:
+                x = self.net(z)
         return x.float().add(1).div(2).clamp(0, 1)
 
     def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:
         """`n` new images (N, 3, S, S) in 0..1, reproducible by `seed`."""
         noise = self.noise(n, seed + 1) if isinstance(self.net, TextureGenerator) else None
-        return self.decode(self.latents(n, seed), noise)
+        return self.decode(self.latents(n, seed), noise, seed + 2)
 
     def images(self, n: int = 16, seed: int = 0) -> list[Image.Image]:
         """`n` new images as PIL images."""

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artstyle import atomic
-from artstyle.device import resolve_device
+from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.generator import StyleGenerator
@@ -293,7 +293,7 @@ class RunEvaluator:
         was_training = net.training
         net.eval()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), seeded_rng(self.seed, self.device):
                 features = _generated_features(decode, self.z, self.device, batch_size=50)
         finally:
             net.train(was_training)

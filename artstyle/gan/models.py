@@ -53,6 +53,20 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], -1, 1, 1))
 
 
+class PixelNoise(nn.Module):
+    """Adds one fresh N(0, 1) value per pixel, scaled by a learned weight per channel (init 0).
+
+    It draws from torch's global generator: seed it (or fork it) for reproducible samples."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        return x + self.weight * torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
+
+
 class TextureGenerator(nn.Module):
     """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, cg, cg) in -1..1.
 
@@ -64,7 +78,10 @@ class TextureGenerator(nn.Module):
     upsampling followed by a 3x3 convolution replaces the transposed convolution, whose uneven
     overlap prints a periodic checkerboard (Odena et al. 2016) that Gram matrices read as texture.
     Replicate padding instead of zeros tells no layer where the border is, so a sample larger
-    than the training patches has no frame.
+    than the training patches has no frame. Per-pixel noise added after every convolution
+    (StyleGAN's noise inputs, learned per channel, starting at zero) gives the fine brushwork a
+    random source of its own; without it, detail finer than a cell can only repeat from cell to
+    cell, a periodic weave.
     """
 
     def __init__(
@@ -77,6 +94,7 @@ class TextureGenerator(nn.Module):
         ch = width * 2 ** (n - 1)
         layers: list[nn.Module] = [
             nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False, padding_mode="replicate"),
+            PixelNoise(ch),
             nn.BatchNorm2d(ch),
             nn.ReLU(True),
         ]
@@ -84,6 +102,7 @@ class TextureGenerator(nn.Module):
             layers += [
                 nn.Upsample(scale_factor=2, mode="nearest"),
                 nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
+                PixelNoise(ch // 2),
                 nn.BatchNorm2d(ch // 2),
                 nn.ReLU(True),
             ]

@@ -36,7 +36,7 @@ from torch import nn
 
 from artstyle import atomic
 from artstyle.config import TrainConfig
-from artstyle.device import resolve_device
+from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.gan import checkpoint
 from artstyle.gan.augment import diff_augment
@@ -292,7 +292,12 @@ class Run:
         net = self.sampler
         was_training = net.training
         net.eval()
-        out = net(self.fixed_z) if self.fixed_noise is None else net(self.fixed_z, self.fixed_noise)
+        with seeded_rng(2, self.device):
+            out = (
+                net(self.fixed_z)
+                if self.fixed_noise is None
+                else net(self.fixed_z, self.fixed_noise)
+            )
         images = out.float().add(1).div(2).clamp(0, 1).cpu()
         net.train(was_training)
         return write_image(
