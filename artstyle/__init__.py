@@ -5,8 +5,12 @@ stylize("photo.jpg").save("painted.png")                  # a shipped, learned s
 stylize("photo.jpg", styles=["painting.jpg"]).save("b.png")  # your own style images
 """
 
-from artstyle import explore
-from artstyle.config import TrainConfig, TransferConfig
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from artstyle.config import RECIPES, TrainConfig, TransferConfig, train_recipe
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.train import TrainResult, train
@@ -19,9 +23,22 @@ from artstyle.pipeline import (
     stylize,
     stylize_result,
 )
-from artstyle.report import write_report
+
+#: Heavy or plotting modules, imported on first use: `import artstyle` stays quick and side-effect
+#: free (no matplotlib backend is touched).
+_LAZY = {"explore": ("artstyle.explore", None), "write_report": ("artstyle.report", "write_report")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'artstyle' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
+
 
 __all__ = [
+    "RECIPES",
     "ArtstyleError",
     "ImageReadError",
     "OutputError",
@@ -39,6 +56,7 @@ __all__ = [
     "stylize",
     "stylize_result",
     "train",
+    "train_recipe",
     "write_image",
     "write_report",
 ]

@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -48,6 +49,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 # --- stage 2: style transfer ------------------------------------------------------------------
 
 
+#: Layer presets of `artstyle.backbone.PRESETS`; `seed` is the old name of `ast-gan`.
+LayerPresetName = Literal["ast-gan", "gatys"]
+
+
 class TransferConfig(_Config):
     """Settings of one Gatys style transfer (owned by the style-transfer stage).
 
@@ -77,7 +82,9 @@ class TransferConfig(_Config):
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
     lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
     init: Literal["content", "noise"] = Field("content", description="start from photo or noise")
-    layers: Literal["seed", "gatys"] = Field("seed", description="layer preset")
+    layers: LayerPresetName = Field(
+        "ast-gan", description="layer preset: ast-gan (the seed's conv1_1..conv3_1) or gatys"
+    )
     style_layers: list[str] | None = Field(None, description="style layers (None: the preset's)")
     content_layers: list[str] | None = Field(None, description="content layers (None: preset's)")
     layer_weights: list[float] | None = Field(
@@ -96,6 +103,11 @@ class TransferConfig(_Config):
     num_styles: int = Field(16, ge=1, description="size of the generated style batch")
     seed: int = Field(0, description="seed of the generated style batch and of noise init")
     device: str = Field("auto", description="auto, cpu or cuda")
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _preset_alias(cls, value: object) -> object:
+        return "ast-gan" if value == "seed" else value
 
     def passes(self) -> list[tuple[int, int]]:
         """(longest side, steps) of each optimisation pass: the coarse pass first, if any."""

@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -33,6 +30,7 @@ from torch import nn
 from artstyle.atomic import atomic_path
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError, OutputError
+from artstyle.figures import figure
 from artstyle.gan import checkpoint
 from artstyle.gan.curves import plot_runs, read_log
 from artstyle.gan.generator import StyleGenerator
@@ -94,7 +92,6 @@ def save(view: View, path: str | Path, *, fps: float = 10, dpi: int = 100) -> Pa
             raise OutputError(f"{path}: a figure is written as .png, .svg or .pdf")
         with atomic_path(path) as tmp:
             view.savefig(tmp, format=path.suffix.lower()[1:], dpi=dpi)
-        plt.close(view)
     else:
         write_image(view, path)
     return path
@@ -124,7 +121,6 @@ def to_png(view: View, *, dpi: int = 100) -> tuple[bytes, str]:
         return buf.getvalue(), "image/gif"
     if isinstance(view, Figure):
         view.savefig(buf, format="png", dpi=dpi)
-        plt.close(view)
     else:
         view.save(buf, format="PNG")
     return buf.getvalue(), "image/png"
@@ -208,7 +204,8 @@ def interpolation_frames(
     count: int = 64,
     mode: Interpolation = "slerp",
 ) -> torch.Tensor:
-    """Images (R, steps, 3, S, S) of the walk between the samples `rows` (Beyers & Loane fig. 4)."""
+    """Images (R, steps, 3, S, S) of the walk between the latents `rows` (Beyers & Loane fig. 4);
+    a texture generator decodes the whole walk on one fixed noise map, so only z changes."""
     walk = walk_latents(pick(gen.latents(count, seed), rows), steps, mode)
     return gen.decode(walk.flatten(0, 1)).unflatten(0, walk.shape[:2])
 
@@ -290,7 +287,7 @@ def arithmetic_figure(
     concepts = {"A": a, "B": b}
     mean = {k: gen.decode(pick(z, idx).mean(0, keepdim=True))[0] for k, idx in concepts.items()}
     cols = max(len(a) + 1, len(b) + 1, 4)
-    fig = plt.figure(figsize=(1.3 * cols, 1.45 * (2 + len(cs))), constrained_layout=True)
+    fig = figure(figsize=(1.3 * cols, 1.45 * (2 + len(cs))))
     axes = fig.subplots(2 + len(cs), cols, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -487,7 +484,7 @@ def activation_figure(
     maps = _features(d, x)
     net = _with_rule(d, rule)
     n = len(maps)
-    fig = plt.figure(figsize=(2.2 * (n + 1), 4.8), constrained_layout=True)
+    fig = figure(figsize=(2.2 * (n + 1), 4.8))
     axes = fig.subplots(2, n + 1, squeeze=False)
     _show(axes[0, 0], (x[0].cpu() + 1) / 2, f"input ({size}x{size})")
     with torch.no_grad():
@@ -497,7 +494,7 @@ def activation_figure(
         _signed_image(_reconstruct(net, x, None, None)[0]),
         f"{rule}: D's logit {logit:.2f}",
     )
-    cmap = plt.get_cmap("magma").with_extremes(bad="white")
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="white")
     for i, fmap in enumerate(maps, start=1):
         mosaic, shown = _mosaic(fmap, top)
         title = f"conv{i}: top {shown} of {len(fmap)}, {fmap.shape[1]}x{fmap.shape[2]}"
@@ -557,7 +554,7 @@ def read_history(path: str | Path) -> list[dict[str, float]]:
 
 def loss_curve(history: Sequence[Mapping[str, float]]) -> Figure:
     """Each loss term per step; a log scale when all are positive (style starts orders higher)."""
-    fig = plt.figure(figsize=(5, 3.2), constrained_layout=True)
+    fig = figure(figsize=(5, 3.2))
     ax = fig.subplots()
     steps = np.arange(1, len(history) + 1)
     for key in history[0]:
@@ -591,7 +588,6 @@ def progress_frames(
         to_x = [ax.transData.transform((s, 1))[0] for s in steps]
         y0, y1 = ax.bbox.y0, ax.bbox.y1
         curve = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())  # type: ignore[attr-defined]
-        plt.close(fig)
     frames = []
     font = label_font(max(10, size // 20))
     for k, (source, step) in enumerate(zip(images, steps)):

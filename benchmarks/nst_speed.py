@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from artstyle import StyleTransfer
-from artstyle.nst.vgg import MODULE_NAMES, PRESETS, VGGFeatures, canonical_layer
+from artstyle.backbone import MODULE_NAMES, PRESETS, VGGFeatures, canonical_layer
 
 
 class _ContentLoss(nn.Module):
@@ -67,7 +67,7 @@ def reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> f
     """The tutorial's model and closure (its trim after the last loss module kept)."""
     vgg = VGGFeatures(["relu5_4"]).net  # the whole convolutional stack, as the tutorial loads it
     vgg.to(memory_format=torch.contiguous_format)
-    preset = PRESETS["seed"]
+    preset = PRESETS["ast-gan"]
     style_at = {canonical_layer(n) for n in preset.style}
     content_at = {canonical_layer(n) for n in preset.content}
     model = nn.Sequential(_Normalization())

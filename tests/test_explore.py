@@ -17,22 +17,25 @@ from typer.testing import CliRunner
 
 from artstyle import explore
 from artstyle.cli import app
-from artstyle.config import TrainConfig
+from artstyle.config import TrainConfig, train_recipe
 from artstyle.errors import ArtstyleError
 from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.models import build_generator
 from artstyle.gan.train import train
 
-TILE = 64 + 2  # a 64-px sample plus the 2-px gap of `image_grid`
+TILE = 64 + 2  # a 64-px DCGAN sample plus the 2-px gap of `image_grid`
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A finished 2-epoch run of a width-4 DCGAN on 16 real paintings, with an eval.csv."""
+    """A finished 2-epoch run of a width-4 DCGAN (the ast-gan recipe) on 16 real paintings,
+    with an eval.csv; the texture generator's views are tested on their own below."""
     folder = tmp_path_factory.mktemp("paintings")
     for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
         shutil.copy(src, folder / src.name)
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    train(folder, run_dir, TrainConfig(width=4, batch_size=8, epochs=2), progress=False)
+    config = train_recipe("ast-gan", width=4, batch_size=8, epochs=2)
+    train(folder, run_dir, config, progress=False)
     _write_eval(run_dir)
     return run_dir
 
@@ -72,6 +75,17 @@ def test_interpolation_endpoints_equal_the_endpoint_samples(
     for r, start in enumerate(rows):
         torch.testing.assert_close(frames[r, 0], samples[start], atol=1e-6, rtol=0)
         torch.testing.assert_close(frames[r, -1], samples[rows[(r + 1) % 3]], atol=1e-6, rtol=0)
+
+
+def test_texture_walk_ends_at_the_decoded_latents() -> None:
+    config = TrainConfig(width=4)
+    torch.manual_seed(0)
+    texture = StyleGenerator(build_generator(config), config, {}, Path("tiny"))
+    frames = explore.interpolation_frames(texture, [0, 1], 4, seed=2, count=3)
+    assert frames.shape == (2, 4, 3, 128, 128)
+    ends = texture.decode(texture.latents(3, seed=2)[[0, 1]])
+    torch.testing.assert_close(frames[0, 0], ends[0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(frames[0, -1], ends[1], atol=1e-6, rtol=0)
 
 
 def test_slerp_keeps_the_norm_of_orthogonal_endpoints() -> None:

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from artstyle import StyleTransfer
+from artstyle.backbone import PRESETS, VGGFeatures
 from artstyle.nst import losses
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
-from artstyle.nst.vgg import PRESETS, VGGFeatures
 
 UNIT = 57.63
 
@@ -36,7 +36,7 @@ def _naive_style_loss(
 
 @pytest.fixture(scope="module")
 def net() -> VGGFeatures:
-    return VGGFeatures(PRESETS["seed"].style)
+    return VGGFeatures(PRESETS["ast-gan"].style)
 
 
 @pytest.mark.parametrize("m", [1, 3, 8])
@@ -94,7 +94,7 @@ def test_gram_work_per_step_does_not_grow_with_m(
         painter.run(photo)
         monkeypatch.setattr(losses, "gram", real_gram)
         counts[m] = calls["n"]
-    assert counts[1] == counts[8] == 3 * len(PRESETS["seed"].style)
+    assert counts[1] == counts[8] == 3 * len(PRESETS["ast-gan"].style)
 
 
 def test_spread_is_zero_for_one_image_and_positive_for_many(net: VGGFeatures) -> None:

@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from artstyle import StyleTransfer, stylize, stylize_result
+from artstyle.backbone import gram
 from artstyle.errors import ArtstyleError
 from artstyle.images import read_image, to_tensor
 from artstyle.nst.color import luminance
-from artstyle.nst.losses import gram
 
 SMALL = {"size": 64, "style_size": 64, "device": "cpu"}
 

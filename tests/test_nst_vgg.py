@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from artstyle.backbone import PRESETS, VGGFeatures, canonical_layer, layer_index
 from artstyle.errors import ArtstyleError
-from artstyle.nst.vgg import PRESETS, VGGFeatures, canonical_layer, layer_index
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_unknown_layer_names_are_refused(bad: str) -> None:
 
 
 def test_presets() -> None:
-    seed, gatys = PRESETS["seed"], PRESETS["gatys"]
+    seed, gatys = PRESETS["ast-gan"], PRESETS["gatys"]
     assert [canonical_layer(n) for n in seed.style] == [
         "conv1_1",
         "conv1_2",
@@ -85,7 +85,7 @@ def test_matches_hand_built_slice() -> None:
 def test_torchvision_backbone_needs_the_cached_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from artstyle.nst import vgg
+    from artstyle import backbone as vgg
 
     vgg._torchvision_weights.cache_clear()
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
@@ -99,7 +99,7 @@ def test_torchvision_backbone_matches_torchvision(
     """Random weights saved where torchvision keeps them; the same numbers come out."""
     from torchvision.models.vgg import cfgs, make_layers
 
-    from artstyle.nst import vgg
+    from artstyle import backbone as vgg
 
     torch.manual_seed(0)
     features = make_layers(cfgs["E"]).eval()

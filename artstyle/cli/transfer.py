@@ -123,7 +123,9 @@ def transfer_command(
         show_default=False,
     ),
     optimizer: Literal["lbfgs", "adam"] = typer.Option(_DEFAULTS.optimizer, help="lbfgs or adam"),
-    layers: Literal["seed", "gatys"] = typer.Option(_DEFAULTS.layers, help="layer preset"),
+    layers: str = typer.Option(
+        _DEFAULTS.layers, help="layer preset: ast-gan (the seed's layers) or gatys"
+    ),
     init: Literal["content", "noise"] = typer.Option(_DEFAULTS.init, help="start image"),
     preserve_color: bool = typer.Option(False, help="transfer luminance only (keep colours)"),
     save_every: int = typer.Option(

@@ -9,15 +9,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from artstyle import atomic
 from artstyle.errors import ArtstyleError
+from artstyle.figures import figure
 
 
 def read_csv(path: str | Path) -> dict[str, np.ndarray]:
@@ -70,9 +67,8 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path | None = None) -> Figu
     logs = [read_log(p) for p in paths]
     evals = [read_eval(p) for p in paths]
     cols = 3 if any(e is not None for e in evals) else 2
-    fig, axes = plt.subplots(
-        2, cols, figsize=(5.5 * cols, 7), constrained_layout=True, squeeze=False
-    )
+    fig = figure(figsize=(5.5 * cols, 7))
+    axes = fig.subplots(2, cols, squeeze=False)
     for name, log, ev in zip(_names(paths), logs, evals):
         window = max(1, len(log["step"]) // 100)
         steps = log["step"][window - 1 :]
@@ -109,5 +105,4 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path | None = None) -> Figu
     if out is not None:
         with atomic.atomic_path(out) as tmp:
             fig.savefig(tmp, format=Path(out).suffix.lstrip(".") or "png", dpi=100)
-        plt.close(fig)
     return fig

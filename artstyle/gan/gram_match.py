@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from artstyle.nst.losses import gram
-from artstyle.nst.vgg import PRESETS, VGGFeatures
+from artstyle.backbone import PRESETS, VGGFeatures, gram
 
 
 class GramMatch:
@@ -33,7 +32,7 @@ class GramMatch:
         chunk: int = 32,
     ) -> None:
         """`images`: the training paintings as uint8 (N, 3, H, W), at the scale G learns."""
-        self.net = VGGFeatures(PRESETS["seed"].style).to(device)
+        self.net = VGGFeatures(PRESETS["ast-gan"].style).to(device)
         self.decay = decay
         sums: list[torch.Tensor] = []
         with torch.inference_mode():

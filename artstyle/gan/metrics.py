@@ -1,7 +1,7 @@
 """How good is a generator: VGG-KID against its paintings, and a check that it does not copy them.
 
 **VGG-KID** is the unbiased kernel inception distance (Binkowski et al. 2018) computed on features
-of the project's own VGG19 (the Caffe weights of `artstyle.nst.vgg`), because no Inception
+of the project's own VGG19 (the Caffe weights of `artstyle.backbone`), because no Inception
 weights can be loaded here. Its values are on a different scale from published (Inception) KID
 numbers and must never be compared with them; compare VGG-KIDs with each other only, at the same
 image size and on the same reference folder. Lower is better; two samples of the same
@@ -40,11 +40,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from artstyle import atomic
+from artstyle.backbone import VGGFeatures
 from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.generator import StyleGenerator
-from artstyle.nst.vgg import VGGFeatures
 
 #: VGG19 layers whose spatial means form the feature vector.
 FEATURE_LAYERS = ("relu4_1", "relu5_1")

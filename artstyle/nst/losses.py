@@ -21,12 +21,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-
-def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
-    """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`."""
-    b, c, h, w = features.shape
-    flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels_last input
-    return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)
+from artstyle.backbone import gram
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 from pydantic import ValidationError
 
+from artstyle.backbone import PRESETS, VGGFeatures
 from artstyle.config import TransferConfig, settings_error
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
@@ -24,7 +25,6 @@ from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.optimize import Callback, LossFn, optimize
-from artstyle.nst.vgg import PRESETS, VGGFeatures
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
 

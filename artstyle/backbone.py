@@ -1,4 +1,5 @@
-"""The VGG19 feature extractor: layer names, presets and the two sets of weights.
+"""The VGG19 feature extractor both stages share: layer names, presets, the two sets of
+weights, and the Gram matrix of its features.
 
 Callers pass RGB images in 0..1; each backbone's own input convention (Caffe: BGR, 0..255, minus
 the mean pixel; torchvision: ImageNet mean/std) lives inside the module, so nothing else in the
@@ -78,8 +79,9 @@ class LayerPreset:
 
 
 PRESETS: dict[str, LayerPreset] = {
-    # the seed (PyTorch tutorial): conv1_1, conv1_2, conv2_1, conv2_2, conv3_1; content conv2_2
-    "seed": LayerPreset(("conv_1", "conv_2", "conv_3", "conv_4", "conv_5"), ("conv_4",)),
+    # the seed, Ast-GAN (the PyTorch tutorial's layers): conv1_1, conv1_2, conv2_1, conv2_2,
+    # conv3_1; content conv2_2
+    "ast-gan": LayerPreset(("conv_1", "conv_2", "conv_3", "conv_4", "conv_5"), ("conv_4",)),
     # Gatys et al. (2015)
     "gatys": LayerPreset(("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), ("relu4_2",)),
 }
@@ -203,3 +205,10 @@ class VGGFeatures(nn.Module):
             if i in self._taps:
                 found[i] = x
         return [found[i] for i in self._taps]
+
+
+def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
+    """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`."""
+    b, c, h, w = features.shape
+    flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels_last input
+    return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)
