@@ -28,9 +28,11 @@ def settings_error(exc: ValidationError) -> ArtstyleError:
 
 
 class _Config(BaseModel):
-    """Strict base: unknown keys are errors, values are validated on assignment too."""
+    """Strict base: unknown keys are errors, and settings are frozen once made, so a setting
+    changed after the work that depends on it has started cannot be silently ignored: make a
+    new config (`config.model_copy(update=...)`) or pass per-call settings instead."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: object) -> Self:
@@ -109,11 +111,37 @@ class TransferConfig(_Config):
     def _preset_alias(cls, value: object) -> object:
         return "ast-gan" if value == "seed" else value
 
+    def per_photo(self, **settings: Any) -> TransferConfig:
+        """This config with `settings` that may change from one photo to the next (`PER_PHOTO`);
+        any other setting changes the style targets and is refused with one line."""
+        fixed = sorted(set(settings) - PER_PHOTO)
+        if fixed:
+            allowed = ", ".join(sorted(PER_PHOTO))
+            raise ArtstyleError(
+                f"{', '.join(fixed)}: the style targets depend on it and are computed once; make "
+                f"a new StyleTransfer or StylePipeline with it (per call: {allowed})"
+            )
+        try:
+            return TransferConfig.model_validate(
+                {**self.model_dump(exclude_unset=True), **settings}
+            )
+        except ValidationError as exc:
+            raise settings_error(exc) from None
+
     def passes(self) -> list[tuple[int, int]]:
         """(longest side, steps) of each optimisation pass: the coarse pass first, if any."""
         if self.coarse_size is None or self.coarse_size >= self.size:
             return [(self.size, self.steps)]
         return [(self.coarse_size, self.coarse_steps), (self.size, self.steps)]
+
+
+#: Settings a call may change (`StyleTransfer.run(photo, steps=100)`): the style targets do not
+#: depend on them. The others (layers, weights per layer, style size and blend, backbone, colour
+#: preservation, device, the style batch) are fixed when the targets are computed.
+PER_PHOTO = frozenset(
+    {"style_weight", "content_weight", "tv_weight", "steps", "size", "coarse_size",
+     "coarse_steps", "optimizer", "lr", "init"}
+)  # fmt: skip
 
 
 # --- stage 1: the GAN ---------------------------------------------------------------------------

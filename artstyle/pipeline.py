@@ -81,9 +81,15 @@ class StylePipeline:
         """The style-transfer stage with the batch's Gram targets, computed on first use."""
         return StyleTransfer(self.styles, self.config)
 
-    def __call__(self, photo: ImageSource, callback: Callback | None = None) -> PipelineResult:
-        """Paint one photo; `callback(step, losses, image)` is called after every step."""
-        result = self.transfer.run(photo, callback)
+    def __call__(
+        self, photo: ImageSource, callback: Callback | None = None, **settings: Any
+    ) -> PipelineResult:
+        """Paint one photo; `callback(step, losses, image)` is called after every step.
+
+        `settings` change this call only, as diffusers pipelines take theirs:
+        `pipe(photo, steps=100, size=1024)`; those the style targets depend on are refused.
+        """
+        result = self.transfer.run(photo, callback, **settings)
         return PipelineResult(**vars(result), styles=self.styles.cpu())
 
 

@@ -137,24 +137,29 @@ class StyleTransfer:
         the network needs, for a long strip)."""
         return to_tensor(resize_longest(image, size, self.net.min_side)).to(self.device)
 
-    def run(self, photo: ImageSource, callback: Callback | None = None) -> TransferResult:
+    def run(
+        self, photo: ImageSource, callback: Callback | None = None, **settings: Any
+    ) -> TransferResult:
         """Paint one photo; `callback(step, losses, image)` is called after every step.
 
+        `settings` change this call only, among those the style targets do not depend on
+        (`artstyle.config.PER_PHOTO`): `run(photo, steps=100, size=1024)`.
         With a coarse pass, the photo is painted small first (cheap steps that settle the
         large-scale layout) and the upsampled result starts the pass at full size; steps are
         numbered across both passes.
         """
+        cfg = self.config.per_photo(**settings) if settings else self.config
         start = time.perf_counter()
         photo_image = load_image(photo)
         image: torch.Tensor | None = None
         history: list[dict[str, float]] = []
         final_start = 0
-        for size, steps in self.config.passes():
+        for size, steps in cfg.passes():
             original = self._at_size(photo_image, size)
             if image is not None:
                 image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
             final_start = len(history)
-            image, pass_history = self._paint(original, image, steps, callback, final_start)
+            image, pass_history = self._paint(cfg, original, image, steps, callback, final_start)
             history += pass_history
         assert image is not None
         final = self._view(image, original)
@@ -168,6 +173,7 @@ class StyleTransfer:
 
     def _paint(
         self,
+        cfg: TransferConfig,
         original: torch.Tensor,
         init: torch.Tensor | None,
         steps: int,
@@ -182,18 +188,18 @@ class StyleTransfer:
                 callback(offset + step, values, image)
 
         return optimize(
-            self._init(content) if init is None else init.clamp(0, 1),
-            self._objective(content),
+            self._init(cfg, content) if init is None else init.clamp(0, 1),
+            self._objective(cfg, content),
             steps=steps,
-            optimizer=self.config.optimizer,
-            lr=self.config.lr,
+            optimizer=cfg.optimizer,
+            lr=cfg.lr,
             callback=report,
             view=lambda image: self._view(image, original),
         )
 
-    def _objective(self, content: torch.Tensor) -> LossFn:
+    def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
         """The loss terms of an image as a painting of `content` (a photo at the pass's size)."""
-        cfg, unit, split = self.config, self.net.unit, self._num_style_layers
+        unit, split = self.net.unit, self._num_style_layers
         with torch.no_grad():
             content_targets = self.net(content)[split:]
 
@@ -229,18 +235,21 @@ class StyleTransfer:
             image = image.clamp(0, 1)
         content = self._content(original)
         with torch.no_grad():
-            return {k: float(v) for k, v in self._objective(content)(self._content(image)).items()}
+            terms = self._objective(self.config, content)(self._content(image))
+        return {k: float(v) for k, v in terms.items()}
 
     def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         """The picture shown for optimised `image`: its own colours, or the photo's restored."""
         return restore_color(image, original) if self.config.preserve_color else image
 
-    def _init(self, content: torch.Tensor) -> torch.Tensor:
-        if self.config.init == "content":
+    def _init(self, cfg: TransferConfig, content: torch.Tensor) -> torch.Tensor:
+        if cfg.init == "content":
             return content
         generator = torch.Generator().manual_seed(self.config.seed)
         return torch.rand(content.shape, generator=generator).to(self.device)
 
-    def __call__(self, photo: ImageSource, callback: Callback | None = None) -> Image.Image:
-        """Paint one photo and return the picture."""
-        return self.run(photo, callback).image
+    def __call__(
+        self, photo: ImageSource, callback: Callback | None = None, **settings: Any
+    ) -> Image.Image:
+        """Paint one photo and return the picture (`settings` as for `run`)."""
+        return self.run(photo, callback, **settings).image
