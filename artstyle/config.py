@@ -63,7 +63,9 @@ class TransferConfig(_Config):
 
     style_weight: float = Field(5e4, ge=0, description="weight b of the style loss")
     content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
-    tv_weight: float = Field(0.0, ge=0, description="weight of the total-variation loss (0: off)")
+    tv_weight: float | None = Field(
+        None, gt=0, description="weight of the total-variation loss (None: off)"
+    )
     steps: int = Field(
         10, ge=1, description="loss evaluations (forward + backward passes) at `size`"
     )

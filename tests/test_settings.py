@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from pydantic import ValidationError
 from synthetic import synthetic_paintings
+from typer.testing import CliRunner
 
+from artstyle.cli import app
 from artstyle.config import PER_PHOTO, TransferConfig
 from artstyle.errors import ArtstyleError
+from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
 
 
@@ -53,3 +58,30 @@ def test_importing_artstyle_has_no_side_effects() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_transfer_setting_is_reachable_from_the_cli(tmp_path: Path) -> None:
+    styles = [tmp_path / "s1.png", tmp_path / "s2.png"]
+    for path, image in zip(styles, synthetic_paintings(2, size=48)):
+        write_image(image, path)
+    photo = tmp_path / "photo.png"
+    write_image(synthetic_paintings(1, size=64, seed=4)[0], photo)
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        'steps = 1\nsize = 40\ncoarse_size = 16\ncoarse_steps = 1\ndevice = "cpu"\n'
+    )
+    args = [
+        "transfer", str(photo), "-s", *map(str, styles), "-o", str(tmp_path / "out"),
+        "--config", str(settings), "--size", "32", "--layers", "gatys",
+        "--style-layers", "relu1_1, relu2_1", "--content-layers", "relu2_1",
+        "--layer-weights", "1,2", "--style-blend", "1,0", "--tv-weight", "0.1",
+        "--lr", "0.5", "--optimizer", "adam", "--backbone", "caffe", "--coarse-size", "0",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    painted = Image.open(tmp_path / "out" / "photo_stylized.png")
+    assert max(painted.size) == 32  # the option beats the file's size; coarse 0 is one pass
+
+    bad = CliRunner().invoke(app, [*args[:-2], "--layer-weights", "1,heavy"])
+    assert bad.exit_code == 2 and "expected comma-separated numbers" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from artstyle.config import settings_error
@@ -20,6 +21,14 @@ console = Console(stderr=True)
 #: Exit codes: 0 all done, 1 some inputs failed (the rest were done), 2 usage or setup error.
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+
+
+def field_help(model: type[BaseModel], field: str, text: str = "") -> str:
+    """An option's help: the settings model's description (or `text`) and its default, both
+    written once, in the model."""
+    info = model.model_fields[field]
+    default = "none" if info.default is None else info.default
+    return escape(f"{text or info.description or field} [default: {default}]")
 
 
 def error_line(message: str) -> None:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from artstyle.cli.app import EXIT_USAGE, app, console, error_line
+from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
 from artstyle.config import RECIPES, CropMode, GanLoss, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
 from artstyle.gan.export import read_card
@@ -33,10 +32,7 @@ Examples:
 
 
 def _about(field: str, text: str = "") -> str:
-    """Help text of a TrainConfig field with its default, written once, in the model."""
-    info = TrainConfig.model_fields[field]
-    default = "none" if info.default is None else info.default
-    return escape(f"{text or info.description or field} [default: {default}]")
+    return field_help(TrainConfig, field, text)
 
 
 @app.command("train", help=_TRAIN_HELP)

@@ -8,10 +8,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,8 +27,8 @@ from typer.core import TyperCommand
 
 from artstyle import atomic
 from artstyle.batch import Job, plan
-from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line
-from artstyle.config import TransferConfig
+from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
+from artstyle.config import TransferConfig, read_toml
 from artstyle.errors import ArtstyleError, OutputError
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
 from artstyle.nst.transfer import StyleTransfer
@@ -88,6 +89,26 @@ class _Outcome:
     error: str = ""
 
 
+def _about(field: str, text: str = "") -> str:
+    return field_help(TransferConfig, field, text)
+
+
+def _names(text: str | None) -> list[str] | None:
+    """`a,b , c` -> ["a", "b", "c"]; None stays None."""
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _numbers(text: str | None) -> list[float] | None:
+    """`1, 0.5` -> [1.0, 0.5]; a word that is not a number is one error line."""
+    names = _names(text)
+    if names is None:
+        return None
+    try:
+        return [float(t) for t in names]
+    except ValueError:
+        raise ArtstyleError(f"{text!r}: expected comma-separated numbers, e.g. 1,0.5") from None
+
+
 @app.command("transfer", cls=_GreedyStylesCommand, help=_HELP)
 def transfer_command(
     photos: list[Path] | None = typer.Argument(
@@ -96,62 +117,80 @@ def transfer_command(
     styles: list[Path] | None = typer.Option(
         None, *_STYLE_FLAGS, help="your own style images or folders, instead of a generator"
     ),
-    model: str = typer.Option(
-        _DEFAULTS.model, "--model", "-m", help="generator: shipped name, .safetensors or run folder"
+    config_file: Path | None = typer.Option(
+        None, "--config", help="TOML file of TransferConfig settings; options given here win"
     ),
-    num_styles: int = typer.Option(_DEFAULTS.num_styles, help="generated style images"),
+    model: str | None = typer.Option(None, "--model", "-m", help=_about("model")),
+    num_styles: int | None = typer.Option(None, help=_about("num_styles")),
     save_styles: bool = typer.Option(False, help="also write the style batch as a grid"),
     out: Path = typer.Option(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
-    style_weight: float = typer.Option(_DEFAULTS.style_weight, help="weight of the style loss"),
-    content_weight: float = typer.Option(_DEFAULTS.content_weight, help="weight of the content"),
-    steps: int = typer.Option(
-        _DEFAULTS.steps, help="optimisation steps (loss evaluations) at --size"
+    style_weight: float | None = typer.Option(None, help=_about("style_weight")),
+    content_weight: float | None = typer.Option(None, help=_about("content_weight")),
+    tv_weight: float | None = typer.Option(
+        None, help=_about("tv_weight", "weight of the total-variation loss (none: off)")
     ),
-    size: int = typer.Option(_DEFAULTS.size, help="longest side of the output in pixels"),
-    coarse_size: int = typer.Option(
-        _DEFAULTS.coarse_size or 0,
-        help="paint first at this size, then refine at --size (0: one pass at --size)",
+    steps: int | None = typer.Option(None, help=_about("steps")),
+    size: int | None = typer.Option(None, help=_about("size")),
+    coarse_size: int | None = typer.Option(
+        None,
+        help=_about("coarse_size", "paint first at this size, then refine at --size (0: one pass)"),
     ),
-    coarse_steps: int = typer.Option(_DEFAULTS.coarse_steps, help="steps of the coarse pass"),
+    coarse_steps: int | None = typer.Option(None, help=_about("coarse_steps")),
     style_size: int | None = typer.Option(
         None,
-        help="longest side of the style images, 0: as they are \\[default: a generated batch at "
-        f"its generator's scale, style files at {_DEFAULTS.style_size}]",
+        help=escape(
+            "longest side of the style images, 0: as they are [default: a generated batch at "
+            f"its generator's scale, style files at {_DEFAULTS.style_size}]"
+        ),
         show_default=False,
     ),
-    optimizer: Literal["lbfgs", "adam"] = typer.Option(_DEFAULTS.optimizer, help="lbfgs or adam"),
-    layers: str = typer.Option(
-        _DEFAULTS.layers, help="layer preset: ast-gan (the seed's layers) or gatys"
+    optimizer: str | None = typer.Option(None, help=_about("optimizer")),
+    lr: float | None = typer.Option(None, help=_about("lr")),
+    init: str | None = typer.Option(None, help=_about("init")),
+    layers: str | None = typer.Option(None, help=_about("layers")),
+    style_layers: str | None = typer.Option(
+        None,
+        help=_about(
+            "style_layers", "comma-separated, e.g. conv_1,conv_3,relu3_1 (none: the preset's)"
+        ),
     ),
-    init: Literal["content", "noise"] = typer.Option(_DEFAULTS.init, help="start image"),
-    preserve_color: bool = typer.Option(False, help="transfer luminance only (keep colours)"),
+    content_layers: str | None = typer.Option(
+        None, help=_about("content_layers", "comma-separated, e.g. relu4_2 (none: the preset's)")
+    ),
+    layer_weights: str | None = typer.Option(
+        None, help=_about("layer_weights", "comma-separated, one per style layer (none: 1 each)")
+    ),
+    style_blend: str | None = typer.Option(
+        None, help=_about("style_blend", "comma-separated, one per style image (none: equal)")
+    ),
+    backbone: str | None = typer.Option(None, help=_about("backbone")),
+    preserve_color: bool | None = typer.Option(
+        None, "--preserve-color/--no-preserve-color", help=_about("preserve_color")
+    ),
     save_every: int = typer.Option(
         0, help="also save the image every K steps, and the losses as CSV (0: never)"
     ),
-    seed: int = typer.Option(_DEFAULTS.seed, help="seed of the style batch and noise init"),
-    device: str = typer.Option(_DEFAULTS.device, help="auto, cpu or cuda"),
+    seed: int | None = typer.Option(None, help=_about("seed")),
+    device: str | None = typer.Option(None, help=_about("device")),
 ) -> None:
-    chosen = {} if style_size is None else {"style_size": style_size or None}
-    settings = TransferConfig(
-        **chosen,
-        style_weight=style_weight,
-        content_weight=content_weight,
-        steps=steps,
-        size=size,
-        coarse_size=coarse_size or None,
-        coarse_steps=coarse_steps,
-        optimizer=optimizer,
-        layers=layers,
-        init=init,
-        preserve_color=preserve_color,
-        model=model,
-        num_styles=num_styles,
-        seed=seed,
-        device=device,
-    )
+    given: dict[str, Any] = {
+        "model": model, "num_styles": num_styles, "style_weight": style_weight,
+        "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
+        "coarse_steps": coarse_steps, "optimizer": optimizer, "lr": lr, "init": init,
+        "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
+        "device": device, "style_layers": _names(style_layers),
+        "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
+        "style_blend": _numbers(style_blend),
+    }  # fmt: skip
+    overrides = {k: v for k, v in given.items() if v is not None}
+    for name, value in (("coarse_size", coarse_size), ("style_size", style_size)):
+        if value is not None:  # 0 spells "off" on the command line; None in the settings
+            overrides[name] = value or None
+    from_file = read_toml(config_file) if config_file else {}
+    settings = TransferConfig.model_validate({**from_file, **overrides})
     inputs = list(photos or [])
     if not inputs:
         inputs = [out.parent / "example.png" if out.suffix else out / "example.png"]

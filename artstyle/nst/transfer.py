@@ -212,7 +212,7 @@ class StyleTransfer:
             s = style_loss(features[:split], self.targets, unit)
             terms = {"content": c, "style": s}
             total = cfg.content_weight * c + cfg.style_weight * s
-            if cfg.tv_weight > 0:
+            if cfg.tv_weight:
                 terms["tv"] = tv_loss(image)
                 total = total + cfg.tv_weight * terms["tv"]
             return {"total": total, **terms}
