@@ -67,8 +67,10 @@ class StylePipeline:
         **overrides: Any,
     ) -> StylePipeline:
         """Load a shipped generator by name (default: the config's `model`), file or run folder."""
+        if model is not None:
+            overrides = {**overrides, "model": str(model)}
         cfg = make_config(config, overrides)
-        generator = StyleGenerator.from_pretrained(model or cfg.model, cfg.device)
+        generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
         return cls(generator, cfg)
 
     @functools.cached_property
@@ -113,7 +115,7 @@ def stylize_result(
     "impressionism"); with `styles` (paths, images or a tensor batch) those images are the batch.
     """
     if styles is None:
-        return StylePipeline.from_pretrained(None, config, **overrides)(photo, callback)
+        return StylePipeline.from_pretrained(config=config, **overrides)(photo, callback)
     return StyleTransfer(styles, config, **overrides).run(photo, callback)
 
 

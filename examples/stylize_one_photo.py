@@ -18,18 +18,19 @@ def main() -> None:
     parser.add_argument("photo")
     parser.add_argument("styles", nargs="+", help="style images: together they form the batch")
     parser.add_argument("-o", "--out", default="out/stylized.png")
-    parser.add_argument("--size", type=int, default=512, help="longest side of the output")
-    parser.add_argument("--steps", type=int, default=40, help="steps at full size")
+    parser.add_argument("--size", type=int, help="longest side of the output (default 512)")
+    parser.add_argument("--steps", type=int, help="steps at full size (default 10)")
     args = parser.parse_args()
 
-    # a coarse pass at 256 px (40 steps) settles the layout first; see docs/style_transfer.md
-    painter = StyleTransfer(args.styles, size=args.size, steps=args.steps)
+    # a coarse pass at 256 px settles the layout first; see docs/style_transfer.md
+    painter = StyleTransfer(args.styles)
+    settings = {k: v for k, v in (("size", args.size), ("steps", args.steps)) if v is not None}
 
     def report(step: int, losses: dict[str, float], image: object) -> None:
         if step % 10 == 0:
             print(f"step {step:4d}  content {losses['content']:.3g}  style {losses['style']:.3g}")
 
-    result = painter.run(args.photo, report)
+    result = painter.run(args.photo, report, **settings)
     print(f"{result.seconds:.0f} s -> {write_image(result.image, args.out, protect=[args.photo])}")
 
 
