@@ -12,6 +12,7 @@ from typing import Any
 
 from artstyle.config import RECIPES, TrainConfig, TransferConfig, train_recipe
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
+from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.train import TrainResult, train
 from artstyle.images import read_image, write_image
@@ -40,8 +41,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "RECIPES",
     "ArtstyleError",
+    "FolderResult",
     "ImageReadError",
     "OutputError",
+    "PhotoOutcome",
     "PipelineResult",
     "StyleGenerator",
     "StylePipeline",
@@ -52,6 +55,7 @@ __all__ = [
     "TransferResult",
     "example_photo",
     "explore",
+    "paint_folder",
     "read_image",
     "stylize",
     "stylize_result",

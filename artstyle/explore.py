@@ -13,7 +13,6 @@ import copy
 import csv
 import io
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from artstyle.atomic import atomic_path
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError, OutputError
 from artstyle.figures import figure
+from artstyle.folder import SNAPSHOT_NAME
 from artstyle.gan import checkpoint
 from artstyle.gan.curves import plot_runs, read_log
 from artstyle.gan.generator import StyleGenerator
@@ -506,8 +506,6 @@ def activation_figure(
 
 # --- style-transfer progress -------------------------------------------------------------------
 
-_STEP_NAME = re.compile(r"^(?P<stem>.+)_step(?P<step>\d+)$")
-
 
 def find_intermediates(path: str | Path) -> tuple[list[Path], list[int]]:
     """The `<stem>_stepNNNN` images `artstyle transfer --save-every` wrote, sorted by step.
@@ -520,7 +518,7 @@ def find_intermediates(path: str | Path) -> tuple[list[Path], list[int]]:
         raise ArtstyleError(f"{path}: no such file or folder")
     series: dict[str, list[tuple[int, Path]]] = {}
     for file in find_images([folder]):
-        match = _STEP_NAME.match(file.stem)
+        match = SNAPSHOT_NAME.match(file.stem)
         if match and file.parent == folder:
             series.setdefault(match["stem"], []).append((int(match["step"]), file))
     if not path.is_dir():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import shutil
 from html.parser import HTMLParser
@@ -13,15 +12,19 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 from PIL import Image
+from synthetic import synthetic_paintings
 from typer.testing import CliRunner
 
 from artstyle import explore
 from artstyle.cli import app
 from artstyle.config import TrainConfig, train_recipe
 from artstyle.errors import ArtstyleError
+from artstyle.folder import paint_folder
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.models import build_generator
 from artstyle.gan.train import train
+from artstyle.images import write_image
+from artstyle.nst.transfer import StyleTransfer
 
 TILE = 64 + 2  # a 64-px DCGAN sample plus the 2-px gap of `image_grid`
 
@@ -34,9 +37,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
         shutil.copy(src, folder / src.name)
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    config = train_recipe("ast-gan", width=4, batch_size=8, epochs=2)
-    train(folder, run_dir, config, progress=False)
-    _write_eval(run_dir)
+    config = train_recipe("ast-gan", width=4, batch_size=8, epochs=2, eval_every=1)
+    train(folder, run_dir, config, progress=False)  # writes eval.csv with the real writer
     return run_dir
 
 
@@ -155,20 +157,13 @@ def test_activation_maps_have_one_panel_per_layer(
         explore.load_discriminator(run / "generator.safetensors")
 
 
-def _write_eval(run_dir: Path) -> None:
-    with (run_dir / "eval.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["epoch", "step", "vgg_kid", "vgg_kid_std", "memorisation_ratio"])
-        writer.writerows([[1, 2, 0.5, 0.05, 1.2], [2, 4, 0.4, 0.04, 1.1]])
-
-
 def test_curves_compare_runs_and_plot_eval(run: Path, tmp_path: Path) -> None:
     a, b = tmp_path / "a" / "tiny", tmp_path / "b" / "tiny"
     for dst in (a, b):
         dst.mkdir(parents=True)
         shutil.copy(run / "log.csv", dst / "log.csv")
     assert len(explore.plot_runs([a]).axes) == 4
-    _write_eval(b)
+    shutil.copy(run / "eval.csv", b / "eval.csv")
     fig = explore.plot_runs([a, b])
     assert len(fig.axes) == 6
     labels = fig.axes[0].get_legend_handles_labels()[1]
@@ -178,20 +173,13 @@ def test_curves_compare_runs_and_plot_eval(run: Path, tmp_path: Path) -> None:
 
 
 def test_progress_gif_beside_the_loss_curve(tmp_path: Path) -> None:
+    # the snapshots and the loss CSV come from the real folder writer
+    photo = tmp_path / "cat.png"
+    write_image(synthetic_paintings(1, size=60, seed=7)[0], photo)
+    painter = StyleTransfer(synthetic_paintings(2, size=40), size=48, steps=30, coarse_size=None)
     out = tmp_path / "out"
-    out.mkdir()
-    for step in (10, 20, 30):
-        explore.save(
-            Image.new("RGB", (80, 60), (step * 8, 90, 40)), out / f"cat_stylized_step{step:04d}.png"
-        )
-    explore.save(Image.new("RGB", (80, 60)), out / "cat_stylized.png")
-    history = [
-        {"total": 100.0 / s, "content": 1.0 + s / 30, "style": 99.0 / s} for s in range(1, 31)
-    ]
-    with (out / "cat_stylized_losses.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["step", *history[0]])
-        writer.writeheader()
-        writer.writerows({"step": i + 1, **h} for i, h in enumerate(history))
+    result = paint_folder(painter, [photo], out, save_every=10)
+    assert len(result.painted) == 1
     files, steps = explore.find_intermediates(out / "cat_stylized.png")
     assert steps == [10, 20, 30] and files[0].name == "cat_stylized_step0010.png"
     assert explore.find_intermediates(out) == (files, steps)
@@ -200,7 +188,7 @@ def test_progress_gif_beside_the_loss_curve(tmp_path: Path) -> None:
     )
     assert len(frames) == 3 and frames[0].size == (100 + 150, 100)
     assert frames[0].tobytes() != frames[1].tobytes()  # the step marker moves
-    assert explore.progress_frames(files, steps, size=100)[0].size == (100, 75)
+    assert explore.progress_frames(files, steps, size=100)[0].size == (100, 100)
     result = CliRunner().invoke(
         app,
         [

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from artstyle import atomic
 from artstyle.cli import app
+from artstyle.folder import paint_folder
 from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
 
@@ -99,3 +100,16 @@ def test_unwritable_output_folder_is_one_line(folder: Path, style: Path, tmp_pat
     assert code == 1
     assert "cannot write" in stderr and "out" in stderr
     assert blocker.read_text() == "a file where the output folder should be"
+
+
+def test_paint_folder_from_python_reports_and_resumes(folder: Path, tmp_path: Path) -> None:
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    painter = StyleTransfer(synthetic_paintings(2, size=48), size=32, steps=1, coarse_size=None)
+    seen: list[str] = []
+    out = tmp_path / "out"
+    first = paint_folder(painter, [folder], out, on_photo=lambda o: seen.append(o.photo.name))
+    assert len(first.painted) == 4 and len(seen) == 5
+    assert [o.photo.name for o in first.failed] == ["broken.jpg"]
+    assert "broken.jpg" in first.failed[0].error
+    again = paint_folder(painter, [folder], out)
+    assert again.skipped == 4 and not again.painted

@@ -10,6 +10,7 @@ import typer
 from artstyle import explore
 from artstyle.cli.app import app
 from artstyle.errors import ArtstyleError
+from artstyle.folder import losses_path
 from artstyle.gan.generator import StyleGenerator
 from artstyle.images import ImageSource
 from artstyle.report import write_report
@@ -155,7 +156,7 @@ def progress_command(
     """The `artstyle transfer --save-every K` intermediates as a GIF beside the loss curve."""
     files, steps = explore.find_intermediates(result)
     if losses is None and not result.is_dir():
-        default = result.with_name(f"{result.stem}_losses.csv")
+        default = losses_path(result)
         losses = default if default.exists() else None
     history = explore.read_history(losses) if losses is not None else None
     _done(explore.save(explore.progress_frames(files, steps, history, size=size), out, fps=fps))

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +21,11 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
-from artstyle import atomic
-from artstyle.batch import Job, plan
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
 from artstyle.config import TransferConfig, read_toml
-from artstyle.errors import ArtstyleError, OutputError
-from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
+from artstyle.errors import ArtstyleError
+from artstyle.folder import Job, PhotoOutcome, StepCallback, paint_job, prepare
+from artstyle.images import find_images, image_grid, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
 
@@ -78,15 +73,6 @@ def spread_option(args: Sequence[str], flags: Sequence[str]) -> list[str]:
             greedy = False
         out.append(arg)
     return out
-
-
-@dataclass
-class _Outcome:
-    photo: Path
-    output: Path | None = None
-    seconds: float = 0.0
-    losses: dict[str, float] | None = None
-    error: str = ""
 
 
 def _about(field: str, text: str = "") -> str:
@@ -196,45 +182,61 @@ def transfer_command(
         inputs = [out.parent / "example.png" if out.suffix else out / "example.png"]
         if not inputs[0].exists():
             write_image(example_photo(), inputs[0])
-    work = plan(inputs, out)
-    outcomes = [_Outcome(e.path, error=str(e)) for e in work.failed]
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
-    protect = [j.photo for j in work.jobs] + style_files
-    for job in list(work.jobs):
-        try:
-            refuse_overwrite(job.output, protect)
-        except OutputError as exc:
-            outcomes.append(_Outcome(job.photo, error=str(exc)))
-            work.jobs.remove(job)
-    for o in outcomes:
-        error_line(o.error)
-    if not work.jobs:
-        raise ArtstyleError("nothing to paint: " + "; ".join(o.error for o in outcomes))
-    pending = work.pending(overwrite)
-    skipped = len(work.jobs) - len(pending)
-    if skipped:
-        console.print(f"{skipped} photo(s) already painted in {out} (use --overwrite to redo)")
+    work = prepare(inputs, out, overwrite=overwrite, protect=style_files)
+    for failure in work.failed:
+        error_line(failure.error)
+    if work.done:
+        console.print(f"{work.done} photo(s) already painted in {out} (use --overwrite to redo)")
 
     painter, batch = _painter(settings, style_files)
     if save_styles and batch is not None:
         grid = out.parent / f"{out.stem}_styles.png" if out.suffix else out / "styles.png"
-        write_image(image_grid(batch.cpu()), grid, protect=protect)
+        write_image(image_grid(batch.cpu()), grid, protect=work.protect)
         console.print(f"style batch: {grid}")
 
+    outcomes = list(work.failed)
     try:
         with _progress() as progress:
-            overall = progress.add_task("photos", total=len(pending), losses="")
-            for job in pending:
-                outcomes.append(_paint(painter, job, protect, save_every, progress))
+            overall = progress.add_task("photos", total=len(work.pending), losses="")
+            total = sum(steps for _, steps in painter.config.passes())
+            for job in work.pending:
+                task = progress.add_task(job.photo.name, total=total, losses="")
+
+                def shown(
+                    job: Job, step: int, losses: dict[str, float], task: TaskID = task
+                ) -> None:
+                    text = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
+                    progress.update(task, completed=step, losses=text)
+
+                outcome = paint_job(
+                    painter, job, protect=work.protect, save_every=save_every, on_step=shown
+                )
+                progress.remove_task(task)
+                if outcome.error:
+                    error_line(outcome.error)
+                else:
+                    typer.echo(str(outcome.output))
+                outcomes.append(outcome)
                 progress.advance(overall)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished outputs are kept; run again to continue")
         raise typer.Exit(130) from None
-    _summary(outcomes, skipped)
+    _summary(outcomes, work.done)
     if any(o.error for o in outcomes):
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _show_step(progress: Progress, task: TaskID) -> StepCallback:
+    """A step callback that moves the photo's progress bar and shows its losses."""
+
+    def show(job: Job, step: int, losses: dict[str, float]) -> None:
+        text = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
+        progress.update(task, completed=step, losses=text)
+
+    return show
 
 
 def _painter(
@@ -262,54 +264,7 @@ def _progress() -> Progress:
     )
 
 
-def _paint(
-    painter: StyleTransfer, job: Job, protect: list[Path], save_every: int, progress: Progress
-) -> _Outcome:
-    """Paint one photo; any failure is reported in one line and returned, not raised, so a
-    folder run goes on (only Ctrl-C stops it)."""
-    start = time.perf_counter()
-    target = job.output
-    total = sum(steps for _, steps in painter.config.passes())
-    task: TaskID = progress.add_task(job.photo.name, total=total, losses="")
-
-    def on_step(step: int, losses: dict[str, float], image: torch.Tensor) -> None:
-        shown = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
-        progress.update(task, completed=step, losses=shown)
-        if save_every and step % save_every == 0:
-            snapshot = target.with_name(f"{target.stem}_step{step:04d}{target.suffix}")
-            write_image(image, snapshot, protect=protect)
-
-    try:
-        result = painter.run(job.photo, on_step)
-        write_image(result.image, target, protect=protect)
-        if save_every:
-            _write_losses(target.with_name(f"{target.stem}_losses.csv"), result.history)
-    except Exception as exc:  # any failure: one photo must not stop the folder
-        message = str(exc) if isinstance(exc, ArtstyleError) else _unexpected(job.photo, exc)
-        error_line(message)
-        return _Outcome(job.photo, error=message)
-    finally:
-        progress.remove_task(task)
-    typer.echo(str(target))
-    return _Outcome(job.photo, target, time.perf_counter() - start, result.losses)
-
-
-def _unexpected(photo: Path, exc: Exception) -> str:
-    """One line for a failure nobody planned for, naming the photo."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{photo}: {type(exc).__name__}: {first}"
-
-
-def _write_losses(path: Path, history: list[dict[str, float]]) -> None:
-    """The loss history as CSV (step, then one column per loss term), for `explore progress`."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, ["step", *history[0]])
-    writer.writeheader()
-    writer.writerows({"step": i, **h} for i, h in enumerate(history, start=1))
-    atomic.write_text(path, buffer.getvalue())
-
-
-def _summary(outcomes: list[_Outcome], skipped: int) -> None:
+def _summary(outcomes: list[PhotoOutcome], skipped: int) -> None:
     table = Table(title="style transfer", title_justify="left")
     for column in ("photo", "output", "seconds", "content", "style"):
         table.add_column(column, overflow="fold")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from artstyle.batch import plan
 from artstyle.errors import OutputError
+from artstyle.folder import plan
 
 
 def _photo(path: Path) -> Path:

@@ -1,0 +1,236 @@
+"""Painting many photos: where each result goes, and a run that no single photo can stop.
+
+A folder given as input is mirrored under the output folder (`photos/trips/a.jpg` ->
+`out/trips/a_stylized.png`), loose files go straight into it, and names that would collide get
+`-2`, `-3`... Outputs are written atomically, so one that exists is complete: a second run skips
+it, which makes a killed folder run resumable. A photo that fails, for whatever reason, is
+reported and the run goes on; only Ctrl-C (KeyboardInterrupt) stops it.
+
+    from artstyle import StyleTransfer, paint_folder
+    result = paint_folder(StyleTransfer(["a.jpg", "b.jpg"]), ["photos/"], "painted/")
+    print(result.painted, [o.error for o in result.failed])
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from artstyle import atomic
+from artstyle.errors import ArtstyleError, ImageReadError, OutputError
+from artstyle.images import IMAGE_SUFFIXES, find_images, refuse_overwrite, write_image
+from artstyle.nst.transfer import StyleTransfer
+
+#: Added to the photo's name so that an output never has an input's name.
+OUTPUT_TAG = "_stylized"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One photo and the file its painting is written to."""
+
+    photo: Path
+    output: Path
+
+
+#: `<output stem>_stepNNNN<suffix>`: the snapshots `save_every` writes beside an output.
+SNAPSHOT_NAME = re.compile(r"^(?P<stem>.+)_step(?P<step>\d+)$")
+
+
+def snapshot_path(output: Path, step: int) -> Path:
+    """Where the image at `step` of the painting bound for `output` is kept."""
+    return output.with_name(f"{output.stem}_step{step:04d}{output.suffix}")
+
+
+def losses_path(output: Path) -> Path:
+    """Where the loss history of the painting `output` is kept (CSV, one row per step)."""
+    return output.with_name(f"{output.stem}_losses.csv")
+
+
+@dataclass
+class Plan:
+    """The jobs of a run, plus inputs that could not even be listed (missing, empty folder)."""
+
+    jobs: list[Job]
+    failed: list[ImageReadError]
+
+    def pending(self, overwrite: bool = False) -> list[Job]:
+        """Jobs whose output does not exist yet (all of them with `overwrite`)."""
+        return self.jobs if overwrite else [j for j in self.jobs if not j.output.exists()]
+
+
+@dataclass
+class PhotoOutcome:
+    """What became of one photo: its output and losses, or the one-line reason it failed."""
+
+    photo: Path
+    output: Path | None = None
+    seconds: float = 0.0
+    losses: dict[str, float] | None = None
+    error: str = ""
+
+
+@dataclass
+class FolderWork:
+    """A planned folder run: photos to paint, how many are already done, and inputs that
+    failed before painting (unreadable listings, outputs that would overwrite an input)."""
+
+    pending: list[Job]
+    done: int
+    failed: list[PhotoOutcome]
+    protect: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class FolderResult:
+    """Every photo's outcome, and how many were skipped as already painted."""
+
+    outcomes: list[PhotoOutcome]
+    skipped: int
+
+    @property
+    def painted(self) -> list[PhotoOutcome]:
+        return [o for o in self.outcomes if not o.error]
+
+    @property
+    def failed(self) -> list[PhotoOutcome]:
+        return [o for o in self.outcomes if o.error]
+
+
+def plan(inputs: Sequence[str | Path], out: str | Path, suffix: str = ".png") -> Plan:
+    """Map photos (files or folders, recursively) to output paths under `out`.
+
+    `out` may name a single image file (its suffix is an image suffix) when there is one photo.
+    """
+    out = Path(out)
+    found: list[tuple[Path, Path]] = []  # (photo, path relative to the output folder)
+    failed: list[ImageReadError] = []
+    for raw in inputs:
+        path = Path(raw)
+        try:
+            photos = find_images([path])
+        except ImageReadError as exc:
+            failed.append(exc)
+            continue
+        if path.is_dir():
+            if not photos:
+                failed.append(ImageReadError(path, "no images in this folder"))
+            found += [(p, p.relative_to(path).parent / p.stem) for p in photos]
+        else:
+            found += [(p, Path(p.stem)) for p in photos]
+
+    if out.suffix.lower() in IMAGE_SUFFIXES:
+        if len(found) != 1:
+            raise OutputError(f"{out}: a file name as output needs exactly one photo")
+        return Plan([Job(found[0][0], out)], failed)
+
+    seen: Counter[Path] = Counter()
+    jobs = []
+    for photo, rel in found:
+        seen[rel] += 1
+        tag = "" if seen[rel] == 1 else f"-{seen[rel]}"
+        jobs.append(Job(photo, out / rel.parent / f"{rel.name}{tag}{OUTPUT_TAG}{suffix}"))
+    return Plan(jobs, failed)
+
+
+def prepare(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    protect: Sequence[str | Path] = (),
+) -> FolderWork:
+    """Plan a folder run: the jobs still to do; `protect` (e.g. the style images) and every
+    photo are never overwritten."""
+    work = plan(inputs, out)
+    failed = [PhotoOutcome(e.path, error=str(e)) for e in work.failed]
+    guarded = [j.photo for j in work.jobs] + [Path(p) for p in protect]
+    jobs = []
+    for job in work.jobs:
+        try:
+            refuse_overwrite(job.output, guarded)
+            jobs.append(job)
+        except OutputError as exc:
+            failed.append(PhotoOutcome(job.photo, error=str(exc)))
+    if not jobs:
+        raise ArtstyleError("nothing to paint: " + "; ".join(o.error for o in failed))
+    pending = jobs if overwrite else [j for j in jobs if not j.output.exists()]
+    return FolderWork(pending, len(jobs) - len(pending), failed, guarded)
+
+
+#: Called after every step of a photo: (job, step, losses).
+StepCallback = Callable[[Job, int, dict[str, float]], None]
+
+
+def paint_job(
+    painter: StyleTransfer,
+    job: Job,
+    *,
+    protect: Sequence[Path] = (),
+    save_every: int = 0,
+    on_step: StepCallback | None = None,
+) -> PhotoOutcome:
+    """Paint one photo to its output; any failure is returned as one line, never raised."""
+    start = time.perf_counter()
+
+    def step(number: int, losses: dict[str, float], image: torch.Tensor) -> None:
+        if on_step is not None:
+            on_step(job, number, losses)
+        if save_every and number % save_every == 0:
+            write_image(image, snapshot_path(job.output, number), protect=protect)
+
+    try:
+        result = painter.run(job.photo, step)
+        write_image(result.image, job.output, protect=protect)
+        if save_every:
+            write_losses(losses_path(job.output), result.history)
+    except Exception as exc:  # any failure: one photo must not stop the folder
+        message = str(exc) if isinstance(exc, ArtstyleError) else _unexpected(job.photo, exc)
+        return PhotoOutcome(job.photo, error=message)
+    return PhotoOutcome(job.photo, job.output, time.perf_counter() - start, result.losses)
+
+
+def paint_folder(
+    painter: StyleTransfer,
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    save_every: int = 0,
+    on_step: StepCallback | None = None,
+    on_photo: Callable[[PhotoOutcome], None] | None = None,
+) -> FolderResult:
+    """Paint photos and folders of photos into `out` (see the module notes); resumable."""
+    work = prepare(inputs, out, overwrite=overwrite)
+    outcomes = list(work.failed)
+    for job in work.pending:
+        outcome = paint_job(
+            painter, job, protect=work.protect, save_every=save_every, on_step=on_step
+        )
+        outcomes.append(outcome)
+        if on_photo is not None:
+            on_photo(outcome)
+    return FolderResult(outcomes, work.done)
+
+
+def _unexpected(photo: Path, exc: Exception) -> str:
+    """One line for a failure nobody planned for, naming the photo."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{photo}: {type(exc).__name__}: {first}"
+
+
+def write_losses(path: Path, history: list[dict[str, float]]) -> None:
+    """The loss history as CSV (step, then one column per loss term), for `explore progress`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, ["step", *history[0]])
+    writer.writeheader()
+    writer.writerows({"step": i, **h} for i, h in enumerate(history, start=1))
+    atomic.write_text(path, buffer.getvalue())
