@@ -31,7 +31,7 @@ from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError, OutputError
 from artstyle.figures import figure
 from artstyle.folder import SNAPSHOT_NAME
-from artstyle.gan import checkpoint
+from artstyle.gan import checkpoint, run_files
 from artstyle.gan.curves import plot_runs, read_log
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.models import DCGANDiscriminator, build_discriminator
@@ -311,7 +311,7 @@ def load_discriminator(source: str | Path) -> DCGANDiscriminator:
     """D from a run folder or its `checkpoint.safetensors` (exported generators hold only G)."""
     path = Path(source)
     if path.is_dir():
-        path = path / "checkpoint.safetensors"
+        path = path / run_files.CHECKPOINT
     tensors, meta = checkpoint.load(path)
     if "config" not in meta or not any(k.startswith("d.") for k in tensors):
         raise ArtstyleError(

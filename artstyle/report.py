@@ -16,7 +16,7 @@ from typing import Any
 
 from artstyle import atomic, explore
 from artstyle.errors import ArtstyleError
-from artstyle.gan import checkpoint
+from artstyle.gan import checkpoint, run_files
 from artstyle.gan.curves import plot_runs
 from artstyle.gan.generator import StyleGenerator
 
@@ -78,7 +78,7 @@ def _facts(run_dir: Path, gen: StyleGenerator) -> dict[str, Any]:
     """The model card, or the checkpoint's progress facts for a run that is still training."""
     if gen.card:
         return {k: v for k, v in gen.card.items() if k not in ("hyperparameters", "description")}
-    ckpt = run_dir / "checkpoint.safetensors"
+    ckpt = run_dir / run_files.CHECKPOINT
     meta = checkpoint.load(ckpt)[1] if ckpt.exists() else {}
     return {"weights": gen.source.name, **{k: v for k, v in meta.items() if k != "config"}}
 
@@ -144,6 +144,6 @@ def write_report(
     run_dir: str | Path, out: str | Path | None = None, *, count: int = 64, seed: int = 0
 ) -> Path:
     """Write the report atomically (default `RUN_DIR/report.html`) and return its path."""
-    path = Path(out) if out is not None else Path(run_dir) / "report.html"
+    path = Path(out) if out is not None else Path(run_dir) / run_files.REPORT
     atomic.write_text(path, build_report(run_dir, count=count, seed=seed))
     return path

@@ -11,7 +11,7 @@ import torch
 
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
-from artstyle.gan import checkpoint
+from artstyle.gan import checkpoint, run_files
 from artstyle.gan import train as training
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import load_paintings
@@ -165,14 +165,14 @@ def test_interrupted_then_resumed_equals_uninterrupted(
     with pytest.raises(training.TrainingInterrupted, match="--resume"):
         training.train(paintings, tmp_path / "cut", cfg, progress=False)
     monkeypatch.setattr(training.Run, "train_step", original)
-    assert checkpoint.load(tmp_path / "cut" / training.CHECKPOINT)[1]["step"] == 3
+    assert checkpoint.load(tmp_path / "cut" / run_files.CHECKPOINT)[1]["step"] == 3
 
     training.train(paintings, tmp_path / "cut", resume=True, progress=False)
     assert _same_tensors(
         tmp_path / "full" / "generator.safetensors", tmp_path / "cut" / "generator.safetensors"
     )
     assert _same_tensors(
-        tmp_path / "full" / training.CHECKPOINT, tmp_path / "cut" / training.CHECKPOINT
+        tmp_path / "full" / run_files.CHECKPOINT, tmp_path / "cut" / run_files.CHECKPOINT
     )
     rows = (tmp_path / "cut" / "log.csv").read_text().splitlines()
     assert len(rows) == 1 + 4  # header + every step exactly once

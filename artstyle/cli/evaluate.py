@@ -17,7 +17,8 @@ from artstyle.gan.data import load_paintings
 from artstyle.gan.export import card_path, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.metrics import SUBSETS
-from artstyle.gan.train import CHECKPOINT, RESUMABLE
+from artstyle.gan.run_files import CHECKPOINT
+from artstyle.gan.train import RESUMABLE
 
 
 @app.command("evaluate")

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from artstyle import atomic
 from artstyle.errors import ArtstyleError
 from artstyle.figures import figure
+from artstyle.gan import run_files
 
 
 def read_csv(path: str | Path) -> dict[str, np.ndarray]:
@@ -33,7 +34,7 @@ def read_csv(path: str | Path) -> dict[str, np.ndarray]:
 
 def read_log(run_dir: str | Path) -> dict[str, np.ndarray]:
     """The columns of `run_dir/log.csv` (one row per iteration) as float arrays."""
-    path = Path(run_dir) / "log.csv"
+    path = Path(run_dir) / run_files.LOG
     if not path.exists():
         raise ArtstyleError(f"{run_dir}: no log.csv (not a training run folder?)")
     return read_csv(path)
@@ -41,7 +42,7 @@ def read_log(run_dir: str | Path) -> dict[str, np.ndarray]:
 
 def read_eval(run_dir: str | Path) -> dict[str, np.ndarray] | None:
     """The columns of `run_dir/eval.csv` (VGG-KID every few epochs), or None without one."""
-    path = Path(run_dir) / "eval.csv"
+    path = Path(run_dir) / run_files.EVAL
     return read_csv(path) if path.exists() else None
 
 

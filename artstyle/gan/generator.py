@@ -14,7 +14,7 @@ from torch import nn
 from artstyle.config import TrainConfig
 from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
-from artstyle.gan import checkpoint
+from artstyle.gan import checkpoint, run_files
 from artstyle.gan.export import KIND, read_card
 from artstyle.gan.models import TextureGenerator, build_generator
 from artstyle.images import to_pil
@@ -37,7 +37,7 @@ def resolve_model(model: str | Path) -> Path:
     """A shipped name, a generator file, a run folder or a checkpoint -> the file to load."""
     path = Path(model)
     if path.is_dir():
-        for name in ("generator.safetensors", "checkpoint.safetensors"):
+        for name in (run_files.GENERATOR, run_files.CHECKPOINT):
             if (path / name).exists():
                 return path / name
         raise ArtstyleError(f"{path}: no generator.safetensors or checkpoint.safetensors in it")

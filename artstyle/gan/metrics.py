@@ -27,22 +27,20 @@ distance 0; a mirrored copy reads about 0.6, since the features are not mirror-i
 
 from __future__ import annotations
 
-import csv
 import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artstyle import atomic
 from artstyle.backbone import VGGFeatures
 from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
+from artstyle.gan import run_files
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.generator import StyleGenerator
 
@@ -276,7 +274,7 @@ class RunEvaluator:
         device: str | torch.device = "cpu",
     ) -> None:
         self.data = data
-        self.path = Path(run_dir) / "eval.csv"
+        self.path = Path(run_dir) / run_files.EVAL
         self.z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
         self.seed = seed
         self.device = resolve_device(device)
@@ -303,20 +301,11 @@ class RunEvaluator:
 
     def _log(self, epoch: int, step: int, result: Evaluation) -> None:
         """Append a row, dropping rows at or after `step` (left behind by a resumed run)."""
-        rows: list[dict[str, Any]] = []
-        if self.path.exists():
-            with self.path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) < step]
-        rows.append(
-            {
-                "epoch": epoch,
-                "step": step,
-                "vgg_kid": f"{result.vgg_kid:.6g}",
-                "vgg_kid_std": f"{result.vgg_kid_std:.6g}",
-                "memorisation_ratio": f"{result.memorisation_ratio:.6g}",
-            }
-        )
-        with atomic.atomic_path(self.path) as tmp, tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, EVAL_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        row = {
+            "epoch": epoch,
+            "step": step,
+            "vgg_kid": f"{result.vgg_kid:.6g}",
+            "vgg_kid_std": f"{result.vgg_kid_std:.6g}",
+            "memorisation_ratio": f"{result.memorisation_ratio:.6g}",
+        }
+        run_files.rewrite_csv(self.path, EVAL_FIELDS, lambda r: int(r["step"]) < step, [row])

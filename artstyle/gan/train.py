@@ -38,7 +38,7 @@ from artstyle import atomic
 from artstyle.config import TrainConfig
 from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError, ImageReadError
-from artstyle.gan import checkpoint
+from artstyle.gan import checkpoint, run_files
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import export_generator
@@ -51,7 +51,6 @@ LOG_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
     "skipped_d", "skipped_g", "real_label", "gram_error", "seconds",
 ]  # fmt: skip
-CHECKPOINT = "checkpoint.safetensors"
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
 #: it learns, so the run stays the same run.
 RESUMABLE = frozenset({"epochs", "sample_every", "checkpoint_every", "eval_every", "device"})
@@ -257,7 +256,7 @@ class Run:
             "skipped_g": self.skipped_g,
             "images": len(self.data),
         }
-        path = self.run_dir / CHECKPOINT
+        path = self.run_dir / run_files.CHECKPOINT
         checkpoint.save(path, tensors, meta)
         return path
 
@@ -300,21 +299,7 @@ class Run:
             )
         images = out.float().add(1).div(2).clamp(0, 1).cpu()
         net.train(was_training)
-        return write_image(
-            image_grid(images), self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png"
-        )
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log rows after `step` (written after the checkpoint that is being resumed)."""
-    if not path.exists():
-        return
-    with path.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-    with atomic.atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+        return write_image(image_grid(images), run_files.sample_grid(self.run_dir, self.epoch))
 
 
 @contextmanager
@@ -356,7 +341,7 @@ def train(
     """
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
-    ckpt = run_dir / CHECKPOINT
+    ckpt = run_dir / run_files.CHECKPOINT
     if resume:
         if not ckpt.exists():
             raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
@@ -376,14 +361,15 @@ def train(
     if data.skipped:
         console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
     run = Run(config, data, run_dir)
-    log_path = run_dir / "log.csv"
+    log_path = run_dir / run_files.LOG
     if resume:
         run.load_checkpoint(ckpt)
-        _truncate_log(log_path, run.step)
+        step = run.step
+        run_files.rewrite_csv(log_path, LOG_FIELDS, lambda row: int(row["step"]) <= step)
         console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_text(
-        run_dir / "config.json",
+        run_dir / run_files.CONFIG,
         json.dumps(
             {"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")}, indent=2
         ),
@@ -474,7 +460,7 @@ def train(
     generator_path = export_generator(
         run.sampler,
         config,
-        run_dir / "generator.safetensors",
+        run_dir / run_files.GENERATOR,
         card={
             "data": str(Path(data_dir).resolve()),
             "images": len(data),
@@ -488,5 +474,5 @@ def train(
     )
     from artstyle.gan.curves import plot_runs
 
-    plot_runs([run_dir], run_dir / "curves.png")
+    plot_runs([run_dir], run_dir / run_files.CURVES)
     return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)
