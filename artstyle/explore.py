@@ -41,7 +41,9 @@ from artstyle.images import (
     image_grid,
     label_font,
     load_image,
+    signed_to_unit,
     to_pil,
+    unit_to_signed,
     write_image,
 )
 
@@ -339,7 +341,7 @@ def discriminator_input(image: ImageSource, size: int) -> torch.Tensor:
     else:
         pil = ImageOps.fit(load_image(image), (size, size), Image.Resampling.LANCZOS)
         x = torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1)[None].float() / 255
-    return x * 2 - 1
+    return unit_to_signed(x)
 
 
 def _input(d: DCGANDiscriminator, image: ImageSource) -> torch.Tensor:
@@ -486,7 +488,7 @@ def activation_figure(
     n = len(maps)
     fig = figure(figsize=(2.2 * (n + 1), 4.8))
     axes = fig.subplots(2, n + 1, squeeze=False)
-    _show(axes[0, 0], (x[0].cpu() + 1) / 2, f"input ({size}x{size})")
+    _show(axes[0, 0], signed_to_unit(x[0].cpu()), f"input ({size}x{size})")
     with torch.no_grad():
         logit = float(d(x).item())
     _show(

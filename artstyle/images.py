@@ -136,6 +136,16 @@ def to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0).contiguous().float() / 255.0
 
 
+def signed_to_unit(x: torch.Tensor) -> torch.Tensor:
+    """A GAN's pixels in -1..1 (its tanh) as float 0..1, the range every other part uses."""
+    return x.float().add(1).div(2).clamp(0, 1)
+
+
+def unit_to_signed(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in 0..1 as a GAN's -1..1."""
+    return x * 2 - 1
+
+
 def to_pil(tensor: torch.Tensor) -> Image.Image:
     """A (3, H, W) or (1, 3, H, W) tensor in 0..1 -> PIL RGB (values are clamped)."""
     t = tensor.detach()

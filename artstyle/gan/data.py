@@ -16,7 +16,7 @@ from PIL import Image
 
 from artstyle.config import CropMode
 from artstyle.errors import ArtstyleError, ImageReadError
-from artstyle.images import find_images, read_image
+from artstyle.images import find_images, read_image, unit_to_signed
 
 
 def _resize_short(img: Image.Image, short: int) -> Image.Image:
@@ -64,7 +64,7 @@ class PaintingSet:
         if flip:
             mask = torch.rand(x.shape[0]) < 0.5
             x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
-        return x.float().div_(127.5).sub_(1.0)
+        return unit_to_signed(x.float().div_(255))
 
 
 def load_paintings(

@@ -17,7 +17,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint, run_files
 from artstyle.gan.export import KIND, read_card
 from artstyle.gan.models import TextureGenerator, build_generator
-from artstyle.images import to_pil
+from artstyle.images import signed_to_unit, to_pil
 
 
 def weights_dir() -> Path:
@@ -116,7 +116,7 @@ class StyleGenerator:
                 x = self.net(z, self.noise(1) if noise is None else noise.to(self.device))
             else:
                 x = self.net(z)
-        return x.float().add(1).div(2).clamp(0, 1)
+        return signed_to_unit(x)
 
     def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:
         """`n` new images (N, 3, S, S) in 0..1, reproducible by `seed`."""

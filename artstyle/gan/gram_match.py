@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from artstyle.backbone import PRESETS, VGGFeatures, gram
+from artstyle.images import signed_to_unit
 
 
 class GramMatch:
@@ -49,7 +50,7 @@ class GramMatch:
         The loss's value is not the error; its gradient is that of the squared relative error
         with the running mean in place of the noisy batch mean.
         """
-        grams = [gram(f, self.net.unit).mean(0) for f in self.net(fake.add(1).div(2))]
+        grams = [gram(f, self.net.unit).mean(0) for f in self.net(signed_to_unit(fake))]
         if self.running is None:
             self.running = [g.detach().clone() for g in grams]
         else:

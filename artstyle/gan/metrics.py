@@ -43,6 +43,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.gan import run_files
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.generator import StyleGenerator
+from artstyle.images import signed_to_unit
 
 #: VGG19 layers whose spatial means form the feature vector.
 FEATURE_LAYERS = ("relu4_1", "relu5_1")
@@ -286,7 +287,7 @@ class RunEvaluator:
             self._reference = Reference.of(self.data, self.device)
 
         def decode(z: torch.Tensor) -> torch.Tensor:
-            return net(z.to(self.device)).float().add(1).div(2).clamp(0, 1)
+            return signed_to_unit(net(z.to(self.device)))
 
         was_training = net.training
         net.eval()

@@ -45,7 +45,7 @@ from artstyle.gan.export import export_generator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.metrics import RunEvaluator
 from artstyle.gan.models import TextureGenerator, build_discriminator, build_generator
-from artstyle.images import image_grid, write_image
+from artstyle.images import image_grid, signed_to_unit, write_image
 
 LOG_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
@@ -297,7 +297,7 @@ class Run:
                 if self.fixed_noise is None
                 else net(self.fixed_z, self.fixed_noise)
             )
-        images = out.float().add(1).div(2).clamp(0, 1).cpu()
+        images = signed_to_unit(out).cpu()
         net.train(was_training)
         return write_image(image_grid(images), run_files.sample_grid(self.run_dir, self.epoch))
 
