@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from artstyle.config import RECIPES, TrainConfig, TransferConfig, train_recipe
+from artstyle.config import RECIPES, PipelineConfig, TrainConfig, TransferConfig, train_recipe
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
 from artstyle.gan.generator import StyleGenerator
@@ -45,6 +45,7 @@ __all__ = [
     "ImageReadError",
     "OutputError",
     "PhotoOutcome",
+    "PipelineConfig",
     "PipelineResult",
     "StyleGenerator",
     "StylePipeline",

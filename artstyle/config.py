@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -101,11 +101,7 @@ class TransferConfig(_Config):
         "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
     )
     preserve_color: bool = Field(False, description="transfer luminance only, keep photo colours")
-    model: str = Field(
-        "impressionism", description="generator of the style batch: shipped name, file or run"
-    )
-    num_styles: int = Field(16, ge=1, description="size of the generated style batch")
-    seed: int = Field(0, description="seed of the generated style batch and of noise init")
+    seed: int = Field(0, description="seed of noise init (and of a generated style batch)")
     device: str = Field("auto", description="auto, cpu or cuda")
 
     @field_validator("layers", mode="before")
@@ -137,6 +133,15 @@ class TransferConfig(_Config):
         return [(self.coarse_size, self.coarse_steps), (self.size, self.steps)]
 
 
+class PipelineConfig(TransferConfig):
+    """A style transfer whose style batch a trained generator makes (`StylePipeline`)."""
+
+    model: str = Field(
+        "impressionism", description="generator of the style batch: shipped name, file or run"
+    )
+    num_styles: int = Field(16, ge=1, description="size of the generated style batch")
+
+
 #: Settings a call may change (`StyleTransfer.run(photo, steps=100)`): the style targets do not
 #: depend on them. The others (layers, weights per layer, style size and blend, backbone, colour
 #: preservation, device, the style batch) are fixed when the targets are computed.
@@ -149,6 +154,8 @@ PER_PHOTO = frozenset(
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
 GanLoss = Literal["bce", "hinge", "wgan-gp"]
+#: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.
+DiffAugmentPolicy = Literal["color", "translation", "cutout"]
 CropMode = Literal["center", "patch"]
 
 
@@ -227,12 +234,11 @@ class TrainConfig(_Config):
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if self.diffaugment:
-            from artstyle.gan.augment import POLICIES
-
-            unknown = set(self.diffaugment.split(",")) - set(POLICIES)
+            unknown = set(self.diffaugment.split(",")) - set(get_args(DiffAugmentPolicy))
             if unknown:
                 raise ValueError(
-                    f"unknown DiffAugment policy {sorted(unknown)}; known: {sorted(POLICIES)}"
+                    f"unknown DiffAugment policy {sorted(unknown)}; "
+                    f"known: {sorted(get_args(DiffAugmentPolicy))}"
                 )
         return self
 

@@ -17,12 +17,13 @@ from typing import Any
 
 import torch
 from PIL import Image
+from pydantic import ValidationError
 
-from artstyle.config import TransferConfig
+from artstyle.config import PipelineConfig, settings_error
 from artstyle.gan.generator import StyleGenerator
 from artstyle.images import ImageSource, image_grid
 from artstyle.nst.optimize import Callback
-from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult, make_config
+from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult
 
 __all__ = [
     "PipelineResult",
@@ -50,26 +51,26 @@ class StylePipeline:
     """Paint photos with the style a trained generator learned, in the manner of diffusers."""
 
     def __init__(
-        self, generator: StyleGenerator, config: TransferConfig | None = None, **overrides: Any
+        self, generator: StyleGenerator, config: PipelineConfig | None = None, **overrides: Any
     ) -> None:
         self.generator = generator
-        cfg = make_config(config, overrides)
+        cfg = pipeline_config(config, overrides)
         if "style_size" not in cfg.model_fields_set:
             # the samples are used at the scale they were learned at (the card's sample size)
-            cfg = make_config(cfg, {"style_size": generator.sample_size})
+            cfg = pipeline_config(cfg, {"style_size": generator.sample_size})
         self.config = cfg
 
     @classmethod
     def from_pretrained(
         cls,
         model: str | Path | None = None,
-        config: TransferConfig | None = None,
+        config: PipelineConfig | None = None,
         **overrides: Any,
     ) -> StylePipeline:
         """Load a shipped generator by name (default: the config's `model`), file or run folder."""
         if model is not None:
             overrides = {**overrides, "model": str(model)}
-        cfg = make_config(config, overrides)
+        cfg = pipeline_config(config, overrides)
         generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
         return cls(generator, cfg)
 
@@ -95,6 +96,15 @@ class StylePipeline:
         return PipelineResult(**vars(result), styles=self.styles.cpu())
 
 
+def pipeline_config(config: PipelineConfig | None, overrides: dict[str, Any]) -> PipelineConfig:
+    """`config` (or the defaults) with keyword overrides; bad values become one-line errors."""
+    try:
+        base = config.model_dump(exclude_unset=True) if config is not None else {}
+        return PipelineConfig.model_validate({**base, **overrides})
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
 def example_photo() -> Image.Image:
     """A photo every install has: scikit-image's astronaut (NASA, public domain), 512 x 512."""
     from skimage import data
@@ -105,7 +115,7 @@ def example_photo() -> Image.Image:
 def stylize_result(
     photo: ImageSource,
     styles: StyleSource | None = None,
-    config: TransferConfig | None = None,
+    config: PipelineConfig | None = None,
     callback: Callback | None = None,
     **overrides: Any,
 ) -> TransferResult:
@@ -122,7 +132,7 @@ def stylize_result(
 def stylize(
     photo: ImageSource,
     styles: StyleSource | None = None,
-    config: TransferConfig | None = None,
+    config: PipelineConfig | None = None,
     callback: Callback | None = None,
     **overrides: Any,
 ) -> Image.Image:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from artstyle.config import TransferConfig
+from artstyle.config import PipelineConfig
 from artstyle.errors import ArtstyleError
 from artstyle.gan.generator import StyleGenerator
 from artstyle.nst.transfer import StyleTransfer
@@ -83,7 +83,7 @@ def style_gap(
     paintings: Sequence[str | Path],
     n: int = 64,
     seed: int = 0,
-    config: TransferConfig | None = None,
+    config: PipelineConfig | None = None,
 ) -> StyleGap:
     """The gap of `n` samples (seed `seed`) of `generator` from `paintings`, and its floor."""
     if len(paintings) < n:

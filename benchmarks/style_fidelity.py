@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from artstyle import StylePipeline, StyleTransfer, TransferConfig
+from artstyle import PipelineConfig, StylePipeline, StyleTransfer
 from artstyle.images import find_images
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -42,7 +42,7 @@ def main() -> None:
     console = Console()
 
     pipe = StylePipeline.from_pretrained(args.model, seed=args.seed)
-    cfg: TransferConfig = pipe.config  # the defaults, with the model's style size
+    cfg: PipelineConfig = pipe.config  # the defaults, with the model's style size
     real = random.Random(args.seed).sample(paintings, cfg.num_styles)
     console.print(
         f"{args.model}: {cfg.num_styles} styles at style size {cfg.style_size}; "

@@ -22,14 +22,14 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
-from artstyle.config import TransferConfig, read_toml
+from artstyle.config import PipelineConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import Job, PhotoOutcome, StepCallback, paint_job, prepare
 from artstyle.images import find_images, image_grid, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
 
-_DEFAULTS = TransferConfig()
+_DEFAULTS = PipelineConfig()
 _STYLE_FLAGS = ("--styles", "-s")
 _HELP = "\n\n".join(
     [
@@ -76,7 +76,7 @@ def spread_option(args: Sequence[str], flags: Sequence[str]) -> list[str]:
 
 
 def _about(field: str, text: str = "") -> str:
-    return field_help(TransferConfig, field, text)
+    return field_help(PipelineConfig, field, text)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -104,7 +104,7 @@ def transfer_command(
         None, *_STYLE_FLAGS, help="your own style images or folders, instead of a generator"
     ),
     config_file: Path | None = typer.Option(
-        None, "--config", help="TOML file of TransferConfig settings; options given here win"
+        None, "--config", help="TOML file of settings (PipelineConfig); options given here win"
     ),
     model: str | None = typer.Option(None, "--model", "-m", help=_about("model")),
     num_styles: int | None = typer.Option(None, help=_about("num_styles")),
@@ -176,7 +176,7 @@ def transfer_command(
         if value is not None:  # 0 spells "off" on the command line; None in the settings
             overrides[name] = value or None
     from_file = read_toml(config_file) if config_file else {}
-    settings = TransferConfig.model_validate({**from_file, **overrides})
+    settings = PipelineConfig.model_validate({**from_file, **overrides})
     inputs = list(photos or [])
     if not inputs:
         inputs = [out.parent / "example.png" if out.suffix else out / "example.png"]
@@ -240,7 +240,7 @@ def _show_step(progress: Progress, task: TaskID) -> StepCallback:
 
 
 def _painter(
-    settings: TransferConfig, style_files: list[Path]
+    settings: PipelineConfig, style_files: list[Path]
 ) -> tuple[StyleTransfer, torch.Tensor | None]:
     """The style-transfer stage with its targets computed once for the whole run."""
     if style_files:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from artstyle.config import DiffAugmentPolicy
+
 
 def _brightness(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.rand(x.shape[0], 1, 1, 1, device=x.device) - 0.5)
@@ -55,7 +57,7 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-POLICIES: dict[str, list[Callable[[torch.Tensor], torch.Tensor]]] = {
+POLICIES: dict[DiffAugmentPolicy, list[Callable[[torch.Tensor], torch.Tensor]]] = {
     "color": [_brightness, _saturation, _contrast],
     "translation": [_translation],
     "cutout": [_cutout],
@@ -65,6 +67,6 @@ POLICIES: dict[str, list[Callable[[torch.Tensor], torch.Tensor]]] = {
 def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
     """Apply the comma-separated `policy` (e.g. 'color,translation,cutout'); '' is identity."""
     for name in filter(None, policy.split(",")):
-        for op in POLICIES[name]:
+        for op in POLICIES[name]:  # type: ignore[index]  # names validated by TrainConfig
             x = op(x)
     return x

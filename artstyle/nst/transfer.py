@@ -52,7 +52,10 @@ class TransferResult:
 def make_config(config: TransferConfig | None, overrides: dict[str, Any]) -> TransferConfig:
     """`config` (or the defaults) with keyword overrides; bad values become one-line errors."""
     try:
-        base = config.model_dump(exclude_unset=True) if config is not None else {}
+        base = {}
+        if config is not None:  # a PipelineConfig's own fields belong to the pipeline
+            fields = set(TransferConfig.model_fields)
+            base = config.model_dump(exclude_unset=True, include=fields)
         return TransferConfig.model_validate({**base, **overrides})
     except ValidationError as exc:
         raise settings_error(exc) from None
