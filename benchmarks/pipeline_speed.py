@@ -25,7 +25,7 @@ from nst_speed import reference_ms
 from rich.console import Console
 from rich.table import Table
 
-from artstyle import StyleGenerator, TransferConfig, example_photo, read_image
+from artstyle import PipelineConfig, StyleGenerator, example_photo, read_image
 from artstyle.images import resize_longest, to_tensor
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, help="photo to paint [default: bundled example]")
     args = parser.parse_args()
-    cfg = TransferConfig()
+    cfg = PipelineConfig()
     photo = read_image(args.photo) if args.photo else example_photo()
 
     with tempfile.TemporaryDirectory() as tmp:
