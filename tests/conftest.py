@@ -1,10 +1,15 @@
-"""Shared fixtures: the project's data set lives beside the repository in ../shared/data."""
+"""Shared fixtures. Most tests use images made here (`synthetic.py`), so a fresh clone without
+../shared runs them; the few that need real paintings ask for `data_dir`, which skips, saying
+where it looked, when the project's data set is not beside the repository."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from skimage import data
+from synthetic import write_paintings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -18,12 +23,14 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def photo(data_dir: Path) -> Path:
-    """One Kodak photo (500x500)."""
-    return data_dir / "photos" / "photo_0003.jpg"
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real photo every install has: scikit-image's cat `chelsea`, cropped square (300x300)."""
+    path = tmp_path_factory.mktemp("photo") / "chelsea.jpg"
+    Image.fromarray(data.chelsea()[:, 75:375]).save(path, quality=92)
+    return path
 
 
 @pytest.fixture(scope="session")
-def paintings(data_dir: Path) -> list[Path]:
-    """Eight Van Gogh paintings (256x256), a small style batch."""
-    return sorted((data_dir / "paintings" / "vangogh").glob("*.jpg"))[:8]
+def paintings(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Eight made-up paintings (96x96 JPEG), a small style batch."""
+    return write_paintings(tmp_path_factory.mktemp("styles"), 8, seed=1)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+
+from artstyle.images import to_pil
 
 
 def synthetic_paintings(n: int, size: int = 64, seed: int = 0) -> torch.Tensor:
@@ -18,3 +22,14 @@ def synthetic_paintings(n: int, size: int = 64, seed: int = 0) -> torch.Tensor:
         blotch = torch.nn.functional.interpolate(blotch, size=size, mode="bilinear")[0]
         images.append((palette * (0.5 + 0.3 * stripes) + 0.3 * blotch).clamp(0, 1))
     return torch.stack(images)
+
+
+def write_paintings(folder: Path, n: int, size: int = 96, seed: int = 0) -> list[Path]:
+    """`n` synthetic paintings as JPEG files `painting_NN.jpg` in `folder` (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(synthetic_paintings(n, size, seed)):
+        path = folder / f"painting_{i:02d}.jpg"
+        to_pil(image).save(path, quality=92)
+        paths.append(path)
+    return paths

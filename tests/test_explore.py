@@ -12,7 +12,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 from PIL import Image
-from synthetic import synthetic_paintings
+from synthetic import synthetic_paintings, write_paintings
 from typer.testing import CliRunner
 
 from artstyle import explore
@@ -30,12 +30,11 @@ TILE = 64 + 2  # a 64-px DCGAN sample plus the 2-px gap of `image_grid`
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 2-epoch run of a width-4 DCGAN (the ast-gan recipe) on 16 real paintings,
     with an eval.csv; the texture generator's views are tested on their own below."""
     folder = tmp_path_factory.mktemp("paintings")
-    for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
-        shutil.copy(src, folder / src.name)
+    write_paintings(folder, 16)
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     config = train_recipe("ast-gan", width=4, batch_size=8, epochs=2, eval_every=1)
     train(folder, run_dir, config, progress=False)  # writes eval.csv with the real writer
@@ -133,12 +132,12 @@ def test_bad_indices_are_one_line_errors(gen: StyleGenerator) -> None:
 
 
 def test_activation_maps_have_one_panel_per_layer(
-    run: Path, gen: StyleGenerator, data_dir: Path, tmp_path: Path
+    run: Path, gen: StyleGenerator, paintings: list[Path], tmp_path: Path
 ) -> None:
     d = explore.load_discriminator(run)
     maps = explore.layer_activations(d, gen.sample(1)[0])
     assert [m.shape[0] for m in maps] == [4, 8, 16, 32]
-    painting = sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[0]
+    painting = paintings[0]
     fig = explore.activation_figure(d, painting, top=16, rule="deconvnet", layer=2, channel=3)
     titles = [ax.get_title() for ax in fig.axes]
     assert [t.split(":")[0] for t in titles if t.startswith("conv")] == [

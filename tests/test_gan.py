@@ -1,13 +1,13 @@
-"""The GAN stage on tiny widths and a few real paintings: shapes, steps, schedules, resume."""
+"""The GAN stage on tiny widths and a few made-up paintings: shapes, steps, schedules, resume."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 from pathlib import Path
 
 import pytest
 import torch
+from synthetic import write_paintings
 
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
@@ -27,11 +27,10 @@ TINY = {"width": 4, "batch_size": 8, "sample_every": 1, "checkpoint_every": 1}
 
 
 @pytest.fixture(scope="module")
-def paintings(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """16 real paintings plus one corrupt and one empty file."""
+def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 made-up paintings plus one corrupt and one empty file."""
     folder = tmp_path_factory.mktemp("paintings")
-    for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
-        shutil.copy(src, folder / src.name)
+    write_paintings(folder, 16, size=128)
     (folder / "broken.jpg").write_bytes(b"not a jpeg at all")
     (folder / "sub").mkdir()
     (folder / "sub" / "empty.png").write_bytes(b"")

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic import write_paintings
 from typer.testing import CliRunner
 
 from artstyle.cli import app
-from artstyle.config import TrainConfig
+from artstyle.config import train_recipe
 from artstyle.gan import metrics
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import sha256
@@ -34,10 +35,9 @@ def real_features(data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def paintings(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("paintings")
-    for src in sorted((data_dir / "paintings" / "impressionism").glob("*.jpg"))[:16]:
-        shutil.copy(src, folder / src.name)
+    write_paintings(folder, 16)
     return folder
 
 
@@ -45,7 +45,9 @@ def paintings(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
 def run_dir(tmp_path_factory: pytest.TempPathFactory, paintings: Path) -> Path:
     """A tiny trained run with its exported generator and model card."""
     run = tmp_path_factory.mktemp("run")
-    train(paintings, run, TrainConfig(width=4, batch_size=8, epochs=1), progress=False)
+    # a DCGAN: deterministic given z, so in-training and CLI evaluations see the same images
+    config = train_recipe("ast-gan", width=4, batch_size=8, epochs=1)
+    train(paintings, run, config, progress=False)
     return run
 
 
@@ -169,7 +171,7 @@ def test_cli_evaluate_measures_a_baseline_beside_the_model(
 ) -> None:
     model = shutil.copytree(run_dir, tmp_path / "model")
     baseline = tmp_path / "baseline"
-    config = TrainConfig(width=4, batch_size=8, epochs=1, diffaugment="color", seed=1)
+    config = train_recipe("ast-gan", width=4, batch_size=8, epochs=1, diffaugment="color", seed=1)
     train(paintings, baseline, config, progress=False)
     args = ["evaluate", str(model), str(paintings), "-n", "16", "--baseline", str(baseline)]
     result = CliRunner().invoke(app, [*args, "--update-card"])

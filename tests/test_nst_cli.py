@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from synthetic import write_paintings
 from typer.testing import CliRunner
 
 from artstyle.cli import app
@@ -18,12 +18,11 @@ FAST = ["--steps", "2", "--size", "32", "--style-size", "32", "--device", "cpu"]
 
 
 @pytest.fixture
-def photos(tmp_path: Path, data_dir: Path) -> Path:
-    """A folder of two photos (copied into tmp_path; the data set itself is read-only)."""
+def photos(tmp_path: Path) -> Path:
+    """A folder of two made-up photos."""
     folder = tmp_path / "photos"
-    folder.mkdir()
-    for name in ("photo_0003.jpg", "photo_0021.jpg"):
-        shutil.copy(data_dir / "photos" / name, folder / name)
+    for name, path in zip(("photo_0003", "photo_0021"), write_paintings(folder, 2, size=80)):
+        path.rename(folder / f"{name}.jpg")
     return folder
 
 
