@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 from torch import nn
 
-from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
 from artstyle.explore.views import show
 from artstyle.figures import figure
@@ -39,19 +38,16 @@ def load_discriminator(source: str | Path) -> DCGANDiscriminator:
     path = Path(source)
     if path.is_dir():
         path = path / run_files.CHECKPOINT
-    tensors, meta = checkpoint.load(path)
-    if "config" not in meta or not any(k.startswith("d.") for k in tensors):
-        raise ArtstyleError(
-            f"{path}: holds no discriminator (only a run's checkpoint.safetensors does; "
-            "give the run folder)"
-        )
-    config = TrainConfig.model_validate(meta["config"])
-    d = build_discriminator(config)
+    d, config, _ = checkpoint.load_network(
+        path,
+        build_discriminator,
+        lambda meta, tensors: "d",
+        "holds no discriminator (only a run's checkpoint.safetensors does; give the run folder)",
+    )
     if not isinstance(d, DCGANDiscriminator):
         raise ArtstyleError(
             f"{path}: activation views need a DCGAN discriminator, not {config.arch}"
         )
-    checkpoint.load_module(d, {k: v.float() for k, v in tensors.items()}, "d")
     return d.eval().requires_grad_(False)
 
 

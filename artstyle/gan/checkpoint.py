@@ -7,6 +7,7 @@ moment the process is killed at; no pickle is ever loaded.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from artstyle.atomic import atomic_path
+from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
 
 
@@ -75,3 +77,23 @@ def load_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefi
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise ArtstyleError(f"weights do not fit the model ({first})") from None
+
+
+def load_network(
+    path: str | Path,
+    build: Callable[[TrainConfig], torch.nn.Module],
+    prefix: Callable[[dict[str, Any], dict[str, torch.Tensor]], str],
+    missing: str,
+) -> tuple[torch.nn.Module, TrainConfig, dict[str, Any]]:
+    """The network a training file describes: built from its settings by `build`, loaded (as
+    float32) from the tensors under the `prefix(meta, tensors)` chosen for the file. A file
+    without settings or without those tensors is one error naming it (`missing` says what).
+    """
+    tensors, meta = load(path)
+    name = prefix(meta, tensors) if "config" in meta else ""
+    if not name or not any(k.startswith(name + ".") for k in tensors):
+        raise ArtstyleError(f"{path}: {missing}")
+    config = TrainConfig.model_validate(meta["config"])
+    net = build(config)
+    load_module(net, {k: v.float() for k, v in tensors.items()}, name)
+    return net, config, meta

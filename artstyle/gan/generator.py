@@ -71,15 +71,15 @@ class StyleGenerator:
     def from_pretrained(cls, model: str | Path, device: str = "auto") -> StyleGenerator:
         """Load a shipped name, an exported generator, a run folder or a training checkpoint."""
         path = resolve_model(model)
-        tensors, meta = checkpoint.load(path)
-        if "config" not in meta:
-            raise ArtstyleError(f"{path}: not an artstyle generator (no config in its metadata)")
-        config = TrainConfig.model_validate(meta["config"])
-        net = build_generator(config)
-        prefix = "g"
-        if meta.get("kind") != KIND and any(k.startswith("ema.") for k in tensors):
-            prefix = "ema"  # a training checkpoint: sample from the EMA copy
-        checkpoint.load_module(net, {k: v.float() for k, v in tensors.items()}, prefix)
+
+        def sampler(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> str:
+            if meta.get("kind") != KIND and any(k.startswith("ema.") for k in tensors):
+                return "ema"  # a training checkpoint: sample from the EMA copy
+            return "g"
+
+        net, config, _ = checkpoint.load_network(
+            path, build_generator, sampler, "not an artstyle generator (no generator settings)"
+        )
         net = net.to(resolve_device(device))
         return cls(net, config, read_card(path), path)
 
