@@ -48,7 +48,7 @@ def main() -> None:
         f"{args.model}: {cfg.num_styles} styles at style size {cfg.style_size}; "
         f"objective: all {len(paintings)} paintings of {data}"
     )
-    painters = {"generated": pipe, "real": StyleTransfer(real, cfg)}
+    painters = {"generated": pipe.transfer, "real": StyleTransfer(real, cfg)}
     judge = StyleTransfer(paintings, cfg)
 
     table = Table(title=f"style fidelity of {args.model} (style loss vs all paintings)")
@@ -58,7 +58,7 @@ def main() -> None:
     for number in args.photos:
         photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
         start = time.perf_counter()
-        outputs = {name: painter(photo).image for name, painter in painters.items()}
+        outputs = {name: painter(photo) for name, painter in painters.items()}
         seconds = time.perf_counter() - start
         loss = {name: judge.score(photo, image)["style"] for name, image in outputs.items()}
         base = judge.score(photo, photo)["style"]

@@ -248,9 +248,8 @@ def evaluate(
     if isinstance(data, (str, Path)):
         data = load_paintings(data, generator.config.image_size, "center", min_images=2)
     reference = data if isinstance(data, Reference) else Reference.of(data, generator.device)
-    features = _generated_features(
-        generator.decode, generator.latents(n, seed), generator.device, batch_size
-    )
+    # sample(), not decode(): a texture generator's samples each get their own noise
+    features = vgg_features(generator.sample(n, seed), generator.device, batch_size)
     return compare(features, reference, seed)
 
 
