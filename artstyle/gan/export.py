@@ -80,7 +80,11 @@ def card_markdown(card: dict[str, Any]) -> str:
     if baseline := card.get("baseline"):
         lines += ["", "## Against a baseline", "", "Measured on the same samples and paintings:"]
         lines += ["", "| | this model | baseline |", "| --- | --- | --- |"]
-        for key in ("vgg_kid", "vgg_kid_std", "memorisation_ratio", "iterations"):
+        for key in (
+            "style_gap", "style_gap_floor", "style_gap_ratio", "inception_kid_x1000",
+            "inception_kid_x1000_std", "vgg_kid", "vgg_kid_std", "memorisation_ratio",
+            "iterations", "style_size",
+        ):  # fmt: skip
             lines.append(f"| {key} | {card.get(key, '?')} | {baseline.get(key, '?')} |")
         for key, (mine, theirs) in baseline.get("differences", {}).items():
             lines.append(f"| {key} | {_cell(mine)} | {_cell(theirs)} |")
