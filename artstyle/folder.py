@@ -17,6 +17,7 @@ import csv
 import io
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -141,18 +142,50 @@ def plan(inputs: Sequence[str | Path], out: str | Path, suffix: str = ".png") ->
     return Plan(jobs, failed)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`: a fixed share of a folder run's photos, so `count`
+    machines split a collection with no coordination (a Slurm array, N shells)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """`"K/N"` -> Shard(K, N); one clear error otherwise."""
+        try:
+            k, n = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ArtstyleError(f"--shard {text!r}: expected K/N, e.g. 2/8") from None
+        if not 1 <= k <= n:
+            raise ArtstyleError(f"--shard {text!r}: K must be between 1 and N")
+        return cls(k, n)
+
+    def owns(self, job: Job, out: Path) -> bool:
+        """Whether this shard paints `job`: decided by a stable hash of the output's path
+        under `out`, so the split is the same on every machine and survives added photos."""
+        key = job.output.relative_to(out).as_posix() if job.output.is_relative_to(out) else ""
+        return zlib.crc32((key or job.output.name).encode()) % self.count == self.index - 1
+
+
 def prepare(
     inputs: Sequence[str | Path],
     out: str | Path,
     *,
     overwrite: bool = False,
     protect: Sequence[str | Path] = (),
+    shard: Shard | None = None,
 ) -> FolderWork:
-    """Plan a folder run: the jobs still to do; `protect` (e.g. the style images) and every
-    photo are never overwritten."""
+    """Plan a folder run: the jobs still to do (this shard's share only, with `shard`);
+    `protect` (e.g. the style images) and every photo are never overwritten. Inputs that cannot
+    be listed are reported by shard 1 only, so each problem is reported once."""
     work = plan(inputs, out)
-    failed = [PhotoOutcome(e.path, error=str(e)) for e in work.failed]
     guarded = [j.photo for j in work.jobs] + [Path(p) for p in protect]
+    if shard is not None:
+        work.jobs = [j for j in work.jobs if shard.owns(j, Path(out))]
+        if shard.index != 1:
+            work.failed = []
+    failed = [PhotoOutcome(e.path, error=str(e)) for e in work.failed]
     jobs = []
     for job in work.jobs:
         try:
@@ -160,7 +193,7 @@ def prepare(
             jobs.append(job)
         except OutputError as exc:
             failed.append(PhotoOutcome(job.photo, error=str(exc)))
-    if not jobs:
+    if not jobs and shard is None:
         raise ArtstyleError("nothing to paint: " + "; ".join(o.error for o in failed))
     pending = jobs if overwrite else [j for j in jobs if not j.output.exists()]
     return FolderWork(pending, len(jobs) - len(pending), failed, guarded)
@@ -205,11 +238,13 @@ def paint_folder(
     *,
     overwrite: bool = False,
     save_every: int = 0,
+    shard: Shard | None = None,
     on_step: StepCallback | None = None,
     on_photo: Callable[[PhotoOutcome], None] | None = None,
 ) -> FolderResult:
-    """Paint photos and folders of photos into `out` (see the module notes); resumable."""
-    work = prepare(inputs, out, overwrite=overwrite)
+    """Paint photos and folders of photos into `out` (see the module notes); resumable, and
+    shardable across machines (`shard`)."""
+    work = prepare(inputs, out, overwrite=overwrite, shard=shard)
     outcomes = list(work.failed)
     for job in work.pending:
         outcome = paint_job(

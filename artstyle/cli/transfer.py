@@ -24,7 +24,7 @@ from typer.core import TyperCommand
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
 from artstyle.config import PipelineConfig, read_toml
 from artstyle.errors import ArtstyleError
-from artstyle.folder import Job, PhotoOutcome, StepCallback, paint_job, prepare
+from artstyle.folder import Job, PhotoOutcome, Shard, StepCallback, paint_job, prepare
 from artstyle.images import find_images, image_grid, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
@@ -113,6 +113,11 @@ def transfer_command(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
+    shard: str | None = typer.Option(
+        None,
+        help="K/N: paint only shard K of N (a fixed split by file; run N of these anywhere, "
+        "e.g. a Slurm array, into the same OUT)",
+    ),
     style_weight: float | None = typer.Option(None, help=_about("style_weight")),
     content_weight: float | None = typer.Option(None, help=_about("content_weight")),
     tv_weight: float | None = typer.Option(
@@ -185,7 +190,13 @@ def transfer_command(
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
-    work = prepare(inputs, out, overwrite=overwrite, protect=style_files)
+    work = prepare(
+        inputs,
+        out,
+        overwrite=overwrite,
+        protect=style_files,
+        shard=Shard.parse(shard) if shard else None,
+    )
     for failure in work.failed:
         error_line(failure.error)
     if work.done:
