@@ -153,7 +153,6 @@ PER_PHOTO = frozenset(
 
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
-GanLoss = Literal["bce", "hinge", "wgan-gp"]
 #: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.
 DiffAugmentPolicy = Literal["color", "translation", "cutout"]
 CropMode = Literal["center", "patch"]
@@ -183,7 +182,9 @@ class TrainConfig(_Config):
     lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
-    loss: GanLoss = Field("bce", description="bce (the seed's), hinge or wgan-gp")
+    loss: str = Field(
+        "bce", description="a registered GAN loss (artstyle.gan.losses): bce, hinge, wgan-gp"
+    )
     gp_weight: float = Field(10.0, ge=0, description="gradient-penalty weight for wgan-gp")
 
     real_label: float = Field(0.85, gt=0, le=1, description="one-sided smoothing, first part")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from synthetic import write_paintings
 
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
-from artstyle.gan import checkpoint, run_files
+from artstyle.gan import checkpoint, losses, run_files
 from artstyle.gan import train as training
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import load_paintings
@@ -212,3 +214,25 @@ def test_corrupt_weights_file_is_one_clear_error(tmp_path: Path) -> None:
         StyleGenerator.from_pretrained(bad)
     with pytest.raises(ArtstyleError, match="no such weights file"):
         StyleGenerator.from_pretrained(tmp_path / "missing.safetensors")
+
+
+def test_a_new_loss_is_registered_without_touching_the_loop(
+    paintings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @dataclass(frozen=True)
+    class LeastSquares(losses.GanLoss):
+        """LSGAN (Mao et al. 2017)."""
+
+        def d(self, real: torch.Tensor, fake: torch.Tensor, real_label: float) -> torch.Tensor:
+            return ((real - real_label) ** 2).mean() + (fake**2).mean()
+
+        def g(self, fake: torch.Tensor) -> torch.Tensor:
+            return ((fake - 1) ** 2).mean()
+
+    monkeypatch.setitem(losses.LOSSES, "lsgan", LeastSquares("lsgan"))
+    run = _run(TrainConfig(**TINY, loss="lsgan"), paintings)
+    stats = run.train_step(torch.arange(8))
+    real, fake = stats["d_real"], stats["d_fake"]
+    assert stats["loss_d"] > 0 and all(map(math.isfinite, (real, fake, stats["loss_g"])))
+    with pytest.raises(ArtstyleError, match=r"unknown GAN loss 'nope'.*lsgan"):
+        _run(TrainConfig(**TINY, loss="nope"), paintings)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
-from artstyle.config import RECIPES, CropMode, GanLoss, TrainConfig, read_toml, train_recipe
+from artstyle.config import RECIPES, CropMode, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
@@ -47,7 +47,7 @@ def train_command(
     batch_size: int | None = typer.Option(None, help=_about("batch_size", "batch size")),
     lr: float | None = typer.Option(None, help=_about("lr_g", "Adam learning rate of G and D")),
     lr_d: float | None = typer.Option(None, help="separate learning rate for D"),
-    loss: GanLoss | None = typer.Option(None, help=_about("loss")),
+    loss: str | None = typer.Option(None, help=_about("loss")),
     diffaugment: str | None = typer.Option(None, help=_about("diffaugment")),
     crop: CropMode | None = typer.Option(None, help=_about("crop")),
     flip: bool | None = typer.Option(None, "--flip/--no-flip", help=_about("flip")),

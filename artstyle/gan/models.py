@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from artstyle.config import TrainConfig
+from artstyle.gan.losses import get_loss
 
 
 def _stages(image_size: int) -> int:
@@ -250,7 +251,10 @@ def build_discriminator(config: TrainConfig) -> nn.Module:
         d = MLPDiscriminator(config.image_size, config.d_slope)
     else:
         d = DCGANDiscriminator(
-            config.width, config.image_size, config.d_slope, norm=config.loss != "wgan-gp"
+            config.width,
+            config.image_size,
+            config.d_slope,
+            norm=not get_loss(config.loss).gradient_penalty,
         )
     d.apply(init_weights)
     return d

@@ -22,7 +22,6 @@ from types import FrameType
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -43,6 +42,7 @@ from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import export_generator
 from artstyle.gan.gram_match import GramMatch
+from artstyle.gan.losses import get_loss
 from artstyle.gan.metrics import RunEvaluator
 from artstyle.gan.models import TextureGenerator, build_discriminator, build_generator
 from artstyle.images import image_grid, signed_to_unit, write_image
@@ -75,38 +75,12 @@ class TrainResult:
 # --- losses -----------------------------------------------------------------------------------
 
 
-def d_loss(
-    config: TrainConfig, real: torch.Tensor, fake: torch.Tensor, label: float
-) -> torch.Tensor:
-    """Discriminator loss on logits/scores of real and fake images."""
-    if config.loss == "bce":
-        return F.binary_cross_entropy_with_logits(
-            real, torch.full_like(real, label)
-        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-    if config.loss == "hinge":
-        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
-    return fake.mean() - real.mean()  # wgan-gp; the penalty is added by the caller
-
-
-def g_loss(config: TrainConfig, fake: torch.Tensor) -> torch.Tensor:
-    """Generator loss on D's logits/scores of fake images (non-saturating for bce)."""
-    if config.loss == "bce":
-        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
-    return -fake.mean()
-
-
 def gradient_penalty(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random mixes of real and fake images."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(d(mix).sum(), mix, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
-
-
-def score(config: TrainConfig, logits: torch.Tensor) -> float:
-    """D(x) as logged: a probability for bce, the raw critic score otherwise."""
-    logits = logits.detach()
-    return float(torch.sigmoid(logits).mean() if config.loss == "bce" else logits.mean())
 
 
 def real_label_at(config: TrainConfig, epoch: int) -> float:
@@ -127,6 +101,7 @@ class Run:
         self.data = data
         self.run_dir = run_dir
         self.device = resolve_device(config.device)
+        self.loss = get_loss(config.loss)
         self.memory_format = (
             torch.contiguous_format if config.arch == "mlp" else torch.channels_last
         )
@@ -160,7 +135,7 @@ class Run:
 
     # one iteration: the whole training step, top to bottom
     def train_step(self, index: torch.Tensor) -> dict[str, float]:
-        cfg, g, d = self.config, self.g, self.d
+        cfg, g, d, adversarial = self.config, self.g, self.d, self.loss
         real = self.data.batch(index, cfg.flip).to(self.device, memory_format=self.memory_format)
         z = torch.randn(real.shape[0], cfg.z_dim, device=self.device)
         fake = g(z)
@@ -170,8 +145,8 @@ class Run:
         d.requires_grad_(True)
         d_real = d(diff_augment(real, cfg.diffaugment))
         d_fake = d(diff_augment(fake.detach(), cfg.diffaugment))
-        loss_d = d_loss(cfg, d_real, d_fake, label)
-        if cfg.loss == "wgan-gp":
+        loss_d = adversarial.d(d_real, d_fake, label)
+        if adversarial.gradient_penalty:
             loss_d = loss_d + cfg.gp_weight * gradient_penalty(d, real, fake.detach())
         skip_d = cfg.d_threshold is not None and loss_d.item() < cfg.d_threshold
         if not skip_d:  # conditional backprop: a network that is already winning sits out
@@ -182,7 +157,7 @@ class Run:
         # (2) update G: maximise log D(G(z)); D's weights need no gradient here
         d.requires_grad_(False)
         d_gen = d(diff_augment(fake, cfg.diffaugment))
-        loss_g = g_loss(cfg, d_gen)
+        loss_g = adversarial.g(d_gen)
         skip_g = cfg.g_threshold is not None and loss_g.item() < cfg.g_threshold
         # (3) optionally pull the batch's mean Gram matrices towards the paintings'
         total_g, gram_error = loss_g, float("nan")
@@ -200,8 +175,8 @@ class Run:
         return {
             "loss_d": loss_d.item(),
             "loss_g": loss_g.item(),
-            "d_real": score(cfg, d_real),
-            "d_fake": score(cfg, d_fake),
+            "d_real": adversarial.score(d_real),
+            "d_fake": adversarial.score(d_fake),
             "skipped_d": int(skip_d),
             "skipped_g": int(skip_g),
             "real_label": label,
