@@ -6,10 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 from synthetic import synthetic_paintings, write_paintings
 from typer.testing import CliRunner
 
+from artstyle import tensorfile
 from artstyle.cli import app
 from artstyle.errors import ArtstyleError
 from artstyle.folder import Shard, paint_folder, prepare
@@ -61,3 +63,40 @@ def test_shard_option(folder: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "K must be between 1 and N" in bad.stderr
     with pytest.raises(ArtstyleError, match="expected K/N"):
         Shard.parse("half")
+
+
+def test_saved_targets_paint_exactly_like_the_styles(tmp_path: Path) -> None:
+    photo = synthetic_paintings(1, size=48, seed=9)[0]
+    painter = StyleTransfer(synthetic_paintings(3, size=40), size=32, steps=2, coarse_size=None)
+    path = painter.save_targets(tmp_path / "targets.safetensors")
+    again = StyleTransfer.from_targets(path, size=32, steps=2, coarse_size=None)
+    assert torch.equal(painter.run(photo).tensor, again.run(photo).tensor)
+    with pytest.raises(ArtstyleError, match="computed with other layers"):
+        StyleTransfer.from_targets(path, layers="gatys")
+    with pytest.raises(ArtstyleError, match="not an artstyle style-targets file"):
+        StyleTransfer.from_targets(_checkpoint_like(tmp_path))
+
+
+def _checkpoint_like(folder: Path) -> Path:
+    path = folder / "other.safetensors"
+    tensorfile.save(path, {"x": torch.zeros(1)}, {"kind": "something else"})
+    return path
+
+
+def test_targets_options_share_one_style_between_shards(folder: Path, tmp_path: Path) -> None:
+    style = tmp_path / "style.png"
+    Image.new("RGB", (32, 32), (200, 120, 40)).save(style)
+    common = ["--size", "32", "--steps", "1", "--coarse-size", "0", "--device", "cpu"]
+    targets = tmp_path / "t.safetensors"
+    first = CliRunner().invoke(
+        app, ["transfer", str(folder / "sub"), "-s", str(style), "-o", str(tmp_path / "a"),
+              "--save-targets", str(targets), *common],
+    )  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    second = CliRunner().invoke(
+        app, ["transfer", str(folder / "sub"), "--targets", str(targets),
+              "-o", str(tmp_path / "b"), *common],
+    )  # fmt: skip
+    assert second.exit_code == 0, second.stderr
+    for a in (tmp_path / "a").glob("*.png"):
+        assert Image.open(a).tobytes() == Image.open(tmp_path / "b" / a.name).tobytes()

@@ -25,7 +25,7 @@ from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_h
 from artstyle.config import PipelineConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import Job, PhotoOutcome, Shard, StepCallback, paint_job, prepare
-from artstyle.images import find_images, image_grid, write_image
+from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
 
@@ -113,6 +113,12 @@ def transfer_command(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
+    save_targets: Path | None = typer.Option(
+        None, help="also write the style targets to this file (.safetensors), for --targets"
+    ),
+    targets: Path | None = typer.Option(
+        None, help="paint with targets --save-targets wrote (every shard the same style)"
+    ),
     shard: str | None = typer.Option(
         None,
         help="K/N: paint only shard K of N (a fixed split by file; run N of these anywhere, "
@@ -202,7 +208,10 @@ def transfer_command(
     if work.done:
         console.print(f"{work.done} photo(s) already painted in {out} (use --overwrite to redo)")
 
-    painter, batch = _painter(settings, style_files)
+    painter, batch = _painter(settings, style_files, targets)
+    if save_targets is not None:
+        refuse_overwrite(save_targets, work.protect)
+        console.print(f"style targets: {painter.save_targets(save_targets)}")
     if save_styles and batch is not None:
         grid = out.parent / f"{out.stem}_styles.png" if out.suffix else out / "styles.png"
         write_image(image_grid(batch.cpu()), grid, protect=work.protect)
@@ -251,9 +260,13 @@ def _show_step(progress: Progress, task: TaskID) -> StepCallback:
 
 
 def _painter(
-    settings: PipelineConfig, style_files: list[Path]
+    settings: PipelineConfig, style_files: list[Path], targets: Path | None
 ) -> tuple[StyleTransfer, torch.Tensor | None]:
-    """The style-transfer stage with its targets computed once for the whole run."""
+    """The style-transfer stage with its targets computed once for the whole run (or read)."""
+    if targets is not None:
+        if style_files:
+            raise ArtstyleError("give --styles or --targets, not both")
+        return StyleTransfer.from_targets(targets, settings), None
     if style_files:
         with console.status(f"computing the style targets of {len(style_files)} images"):
             return StyleTransfer(style_files, settings), None

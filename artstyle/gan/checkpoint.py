@@ -1,23 +1,27 @@
-"""Checkpoints as one safetensors file: tensors in the body, everything else as JSON metadata.
-
-One file written atomically means a checkpoint is either the old one or the new one, whatever
-moment the process is killed at; no pickle is ever loaded.
-"""
+"""Training checkpoints: modules and optimisers as named tensors in one `artstyle.tensorfile`
+(safetensors + JSON metadata, written atomically), and networks built back from them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
 
-from artstyle.atomic import atomic_path
 from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError
+from artstyle.tensorfile import load, save
+
+__all__ = [
+    "load",
+    "load_module",
+    "load_network",
+    "load_optimizer",
+    "module_tensors",
+    "optimizer_tensors",
+    "save",
+]
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torch.Tensor]:
@@ -41,26 +45,6 @@ def load_optimizer(
     full = opt.state_dict()
     full["state"] = state
     opt.load_state_dict(full)
-
-
-def save(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write tensors + JSON-able `meta` to `path` atomically."""
-    body = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(body, str(tmp), metadata={"meta": json.dumps(meta)})
-
-
-def load(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a file written by `save`; a clear error for a missing or damaged file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtstyleError(f"{path}: no such weights file")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("meta", "{}")
-        return load_file(str(path)), json.loads(raw)
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ArtstyleError(f"{path}: not a valid artstyle safetensors file ({exc})") from None
 
 
 def module_tensors(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,16 +18,20 @@ import torch.nn.functional as F
 from PIL import Image
 from pydantic import ValidationError
 
+from artstyle import tensorfile
 from artstyle.backbone import PRESETS, VGGFeatures
-from artstyle.config import TransferConfig, settings_error
+from artstyle.config import PER_PHOTO, TransferConfig, settings_error
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
 from artstyle.nst.color import luminance, restore_color
-from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
+from artstyle.nst.losses import GramTarget, content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.optimize import Callback, LossFn, optimize
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
+
+#: The `kind` of a style-targets file.
+TARGETS_KIND = "artstyle-style-targets"
 
 #: Style images pushed through the network at once while the targets are computed.
 _STYLE_CHUNK = 16
@@ -71,7 +76,26 @@ class StyleTransfer:
     def __init__(
         self, styles: StyleSource, config: TransferConfig | None = None, **overrides: Any
     ) -> None:
-        self.config = cfg = make_config(config, overrides)
+        layer_weights = self._setup(make_config(config, overrides))
+        self.num_styles = len(styles)
+        if self.num_styles == 0:
+            raise ArtstyleError("no style images given")
+        blend = torch.tensor(self.config.style_blend or [1.0] * self.num_styles)
+        if len(blend) != self.num_styles or blend.sum() <= 0:
+            raise ArtstyleError(
+                f"style_blend needs {self.num_styles} non-negative weights with a positive sum"
+            )
+        split = self._num_style_layers
+        with torch.no_grad():
+            batches = (
+                (self.net(batch)[:split], weights)
+                for batch, weights in self._style_batches(styles, blend)
+            )
+            self.targets = gram_targets(batches, layer_weights, self.net.unit)
+
+    def _setup(self, cfg: TransferConfig) -> list[float]:
+        """The settings, device and VGG19 of this object; returns the style layers' weights."""
+        self.config = cfg
         self.device = resolve_device(cfg.device)
         preset = PRESETS[cfg.layers]
         style_layers = list(cfg.style_layers or preset.style)
@@ -81,22 +105,54 @@ class StyleTransfer:
             raise ArtstyleError(
                 f"{len(layer_weights)} layer weights given for {len(style_layers)} style layers"
             )
-        self.num_styles = len(styles)
-        if self.num_styles == 0:
-            raise ArtstyleError("no style images given")
-        blend = torch.tensor(cfg.style_blend or [1.0] * self.num_styles)
-        if len(blend) != self.num_styles or blend.sum() <= 0:
-            raise ArtstyleError(
-                f"style_blend needs {self.num_styles} non-negative weights with a positive sum"
-            )
         self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
         self._num_style_layers = len(style_layers)
-        with torch.no_grad():
-            batches = (
-                (self.net(batch)[: len(style_layers)], weights)
-                for batch, weights in self._style_batches(styles, blend)
+        return layer_weights
+
+    def save_targets(self, path: str | Path) -> Path:
+        """Write the style targets and the settings they depend on, so that other processes or
+        machines paint with exactly this style without recomputing it (`from_targets`)."""
+        tensors = {f"target.{i}": t.mean.cpu() for i, t in enumerate(self.targets)}
+        meta = {
+            "kind": TARGETS_KIND,
+            "settings": self._target_settings(self.config),
+            "spread": [t.spread for t in self.targets],
+            "weight": [t.weight for t in self.targets],
+            "num_styles": self.num_styles,
+        }
+        tensorfile.save(path, tensors, meta)
+        return Path(path)
+
+    @classmethod
+    def from_targets(
+        cls, path: str | Path, config: TransferConfig | None = None, **overrides: Any
+    ) -> StyleTransfer:
+        """A style transfer with the targets `save_targets` wrote; settings the targets depend
+        on are taken from the file, and a different value given here is one error."""
+        tensors, meta = tensorfile.load(path)
+        if meta.get("kind") != TARGETS_KIND:
+            raise ArtstyleError(f"{path}: not an artstyle style-targets file")
+        cfg = make_config(config, overrides)
+        stored, given = meta["settings"], cls._target_settings(cfg)
+        clash = [k for k in stored if k in cfg.model_fields_set and given[k] != stored[k]]
+        if clash:
+            raise ArtstyleError(
+                f"{path}: the targets were computed with other {', '.join(clash)}; "
+                "leave those settings out or compute new targets"
             )
-            self.targets = gram_targets(batches, layer_weights, self.net.unit)
+        self = cls.__new__(cls)
+        self._setup(make_config(cfg, stored))
+        self.num_styles = meta["num_styles"]
+        self.targets = [
+            GramTarget(tensors[f"target.{i}"].to(self.device), spread, weight)
+            for i, (spread, weight) in enumerate(zip(meta["spread"], meta["weight"]))
+        ]
+        return self
+
+    @staticmethod
+    def _target_settings(cfg: TransferConfig) -> dict[str, Any]:
+        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed"}
+        return cfg.model_dump(mode="json", include=fields)
 
     def _style_batches(
         self, styles: StyleSource, blend: torch.Tensor
