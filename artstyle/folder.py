@@ -164,8 +164,8 @@ class Shard:
     def owns(self, job: Job, out: Path) -> bool:
         """Whether this shard paints `job`: decided by a stable hash of the output's path
         under `out`, so the split is the same on every machine and survives added photos."""
-        key = job.output.relative_to(out).as_posix() if job.output.is_relative_to(out) else ""
-        return zlib.crc32((key or job.output.name).encode()) % self.count == self.index - 1
+        key = job.output.relative_to(out).as_posix()  # `plan` puts every output under `out`
+        return zlib.crc32(key.encode()) % self.count == self.index - 1
 
 
 def prepare(
@@ -195,7 +195,8 @@ def prepare(
             failed.append(PhotoOutcome(job.photo, error=str(exc)))
     if not jobs and shard is None:
         raise ArtstyleError("nothing to paint: " + "; ".join(o.error for o in failed))
-    pending = jobs if overwrite else [j for j in jobs if not j.output.exists()]
+    work.jobs = jobs
+    pending = work.pending(overwrite)
     return FolderWork(pending, len(jobs) - len(pending), failed, guarded)
 
 

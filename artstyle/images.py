@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -139,6 +139,22 @@ def to_tensor(img: Image.Image) -> torch.Tensor:
 def signed_to_unit(x: torch.Tensor) -> torch.Tensor:
     """A GAN's pixels in -1..1 (its tanh) as float 0..1, the range every other part uses."""
     return x.float().add(1).div(2).clamp(0, 1)
+
+
+def unit_batches(
+    images: torch.Tensor, device: torch.device, size: int, batch_size: int
+) -> Iterator[torch.Tensor]:
+    """Images (N, 3, H, W), uint8 0..255 or float 0..1, as float 0..1 batches on `device`,
+    resized (bilinear, antialiased) to `size` x `size`: what a feature network is fed."""
+    for chunk in images.split(batch_size):
+        x = chunk.to(device).float()
+        if chunk.dtype == torch.uint8:
+            x = x / 255
+        if x.shape[-2:] != (size, size):
+            x = torch.nn.functional.interpolate(
+                x, size=(size, size), mode="bilinear", antialias=True
+            )
+        yield x
 
 
 def unit_to_signed(x: torch.Tensor) -> torch.Tensor:

@@ -224,15 +224,12 @@ def transfer_command(
             total = sum(steps for _, steps in painter.config.passes())
             for job in work.pending:
                 task = progress.add_task(job.photo.name, total=total, losses="")
-
-                def shown(
-                    job: Job, step: int, losses: dict[str, float], task: TaskID = task
-                ) -> None:
-                    text = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
-                    progress.update(task, completed=step, losses=text)
-
                 outcome = paint_job(
-                    painter, job, protect=work.protect, save_every=save_every, on_step=shown
+                    painter,
+                    job,
+                    protect=work.protect,
+                    save_every=save_every,
+                    on_step=_show_step(progress, task),
                 )
                 progress.remove_task(task)
                 if outcome.error:

@@ -35,12 +35,9 @@ def export_generator(
 
 
 def sha256(path: str | Path) -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """Hex SHA-256 of a file."""
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def card_path(weights: str | Path) -> Path:

