@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Self, get_args
+from typing import Any, Literal, Self, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,22 @@ def settings_error(exc: ValidationError) -> ArtstyleError:
         f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
     )
     return ArtstyleError(f"bad {exc.title.removesuffix('Config').lower()} settings: {problems}")
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def with_overrides(cls: type[C], config: BaseModel | None, overrides: dict[str, Any]) -> C:
+    """A `cls` made of the explicitly set settings of `config` that `cls` has (a
+    `PipelineConfig`'s own fields are the pipeline's) with `overrides` on top; bad values are one
+    error line."""
+    base = {}
+    if config is not None:
+        base = config.model_dump(exclude_unset=True, include=set(cls.model_fields))
+    try:
+        return cls.model_validate({**base, **overrides})
+    except ValidationError as exc:
+        raise settings_error(exc) from None
 
 
 class _Config(BaseModel):
@@ -119,12 +135,7 @@ class TransferConfig(_Config):
                 f"{', '.join(fixed)}: the style targets depend on it and are computed once; make "
                 f"a new StyleTransfer or StylePipeline with it (per call: {allowed})"
             )
-        try:
-            return TransferConfig.model_validate(
-                {**self.model_dump(exclude_unset=True), **settings}
-            )
-        except ValidationError as exc:
-            raise settings_error(exc) from None
+        return with_overrides(TransferConfig, self, settings)
 
     def passes(self) -> list[tuple[int, int]]:
         """(longest side, steps) of each optimisation pass: the coarse pass first, if any."""

@@ -17,9 +17,8 @@ from typing import Any
 
 import torch
 from PIL import Image
-from pydantic import ValidationError
 
-from artstyle.config import PipelineConfig, settings_error
+from artstyle.config import PipelineConfig, with_overrides
 from artstyle.gan.generator import StyleGenerator
 from artstyle.images import ImageSource, image_grid
 from artstyle.nst.optimize import Callback
@@ -54,10 +53,10 @@ class StylePipeline:
         self, generator: StyleGenerator, config: PipelineConfig | None = None, **overrides: Any
     ) -> None:
         self.generator = generator
-        cfg = pipeline_config(config, overrides)
+        cfg = with_overrides(PipelineConfig, config, overrides)
         if "style_size" not in cfg.model_fields_set:
             # the samples are used at the scale they were learned at (the card's sample size)
-            cfg = pipeline_config(cfg, {"style_size": generator.sample_size})
+            cfg = with_overrides(PipelineConfig, cfg, {"style_size": generator.sample_size})
         self.config = cfg
 
     @classmethod
@@ -70,7 +69,7 @@ class StylePipeline:
         """Load a shipped generator by name (default: the config's `model`), file or run folder."""
         if model is not None:
             overrides = {**overrides, "model": str(model)}
-        cfg = pipeline_config(config, overrides)
+        cfg = with_overrides(PipelineConfig, config, overrides)
         generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
         return cls(generator, cfg)
 
@@ -94,15 +93,6 @@ class StylePipeline:
         """
         result = self.transfer.run(photo, callback, **settings)
         return PipelineResult(**vars(result), styles=self.styles.cpu())
-
-
-def pipeline_config(config: PipelineConfig | None, overrides: dict[str, Any]) -> PipelineConfig:
-    """`config` (or the defaults) with keyword overrides; bad values become one-line errors."""
-    try:
-        base = config.model_dump(exclude_unset=True) if config is not None else {}
-        return PipelineConfig.model_validate({**base, **overrides})
-    except ValidationError as exc:
-        raise settings_error(exc) from None
 
 
 def example_photo() -> Image.Image:

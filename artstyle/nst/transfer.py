@@ -16,11 +16,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from pydantic import ValidationError
 
 from artstyle import tensorfile
 from artstyle.backbone import PRESETS, VGGFeatures
-from artstyle.config import PER_PHOTO, TransferConfig, settings_error
+from artstyle.config import PER_PHOTO, TransferConfig, with_overrides
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
@@ -54,18 +53,6 @@ class TransferResult:
         return min(self.history[self.final_start :], key=lambda h: h["total"])
 
 
-def make_config(config: TransferConfig | None, overrides: dict[str, Any]) -> TransferConfig:
-    """`config` (or the defaults) with keyword overrides; bad values become one-line errors."""
-    try:
-        base = {}
-        if config is not None:  # a PipelineConfig's own fields belong to the pipeline
-            fields = set(TransferConfig.model_fields)
-            base = config.model_dump(exclude_unset=True, include=fields)
-        return TransferConfig.model_validate({**base, **overrides})
-    except ValidationError as exc:
-        raise settings_error(exc) from None
-
-
 class StyleTransfer:
     """Gatys style transfer towards the batch-mean Gram of a set of style images.
 
@@ -76,7 +63,7 @@ class StyleTransfer:
     def __init__(
         self, styles: StyleSource, config: TransferConfig | None = None, **overrides: Any
     ) -> None:
-        layer_weights = self._setup(make_config(config, overrides))
+        layer_weights = self._setup(with_overrides(TransferConfig, config, overrides))
         self.num_styles = len(styles)
         if self.num_styles == 0:
             raise ArtstyleError("no style images given")
@@ -132,7 +119,7 @@ class StyleTransfer:
         tensors, meta = tensorfile.load(path)
         if meta.get("kind") != TARGETS_KIND:
             raise ArtstyleError(f"{path}: not an artstyle style-targets file")
-        cfg = make_config(config, overrides)
+        cfg = with_overrides(TransferConfig, config, overrides)
         stored, given = meta["settings"], cls._target_settings(cfg)
         clash = [k for k in stored if k in cfg.model_fields_set and given[k] != stored[k]]
         if clash:
@@ -141,7 +128,7 @@ class StyleTransfer:
                 "leave those settings out or compute new targets"
             )
         self = cls.__new__(cls)
-        self._setup(make_config(cfg, stored))
+        self._setup(with_overrides(TransferConfig, cfg, stored))
         self.num_styles = meta["num_styles"]
         self.targets = [
             GramTarget(tensors[f"target.{i}"].to(self.device), spread, weight)
