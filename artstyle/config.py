@@ -233,15 +233,13 @@ class TrainConfig(_Config):
     eval_every: int | None = Field(None, ge=1, description="epochs between VGG-KID evaluations")
 
     @property
-    def scale(self) -> int:
-        """Short side the paintings are resized to before cropping (patch mode: 2x the crop)."""
-        return 2 * self.image_size if self.crop == "patch" else self.image_size
-
-    @property
     def sample_size(self) -> int:
-        """Side of the samples the style stage uses: a texture generator paints a whole
-        painting's worth at the scale its patches were cut at; the others their training size."""
-        return self.scale if self.arch == "texture" else self.image_size
+        """Side of the samples the style stage uses: a texture generator trained on patches
+        paints a whole painting's worth at the scale the patches were cut at (the paintings'
+        short side at 2x the patch, as `gan.data` prepares them); the others their training
+        size."""
+        patches = self.arch == "texture" and self.crop == "patch"
+        return 2 * self.image_size if patches else self.image_size
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
