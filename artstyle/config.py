@@ -185,6 +185,9 @@ class TrainConfig(_Config):
     width: int = Field(64, ge=4, description="base width; 128 gives the 1024-filter design")
     z_dim: int = Field(100, ge=1, description="length of the latent vector z ~ N(0, 1)")
     noise_dim: int = Field(16, ge=1, description="texture arch: local noise channels per cell")
+    g_norm: Literal["pixel", "batch"] = Field(
+        "batch", description="texture arch: normalisation in G, pixelwise or BatchNorm"
+    )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     epochs: int = Field(200, ge=1)
@@ -228,6 +231,9 @@ class TrainConfig(_Config):
 
     seed: int = 0
     device: str = "auto"
+    sync_bn: bool = Field(
+        False, description="under torchrun on CUDA: BatchNorm statistics over all GPUs' batches"
+    )
     sample_every: int = Field(10, ge=1, description="epochs between fixed-z sample grids")
     checkpoint_every: int = Field(10, ge=1, description="epochs between checkpoints")
     eval_every: int | None = Field(None, ge=1, description="epochs between VGG-KID evaluations")

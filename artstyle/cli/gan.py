@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
 from artstyle.config import RECIPES, CropMode, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
+from artstyle.gan.distributed import world_from_env
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
 from artstyle.gan.train import TrainingInterrupted, train
@@ -22,10 +24,13 @@ With no options it runs the recommended recipe (docs/gan.md): a texture generato
 64-px patches of the paintings at twice that scale, with Gram feature matching, flips and an
 EMA copy, so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
 plain DCGAN. Settings apply in this order: the recipe, then `--config FILE.toml`, then options.
-Ctrl-C saves a checkpoint; `--resume` continues exactly.
+Ctrl-C saves a checkpoint; `--resume` continues exactly. Under torchrun the same command trains
+on several processes or GPUs (`--batch-size` is the global batch; docs/distributed.md).
 
 Examples:
   artstyle train paintings/monet -o runs/monet
+
+  torchrun --nproc-per-node 4 -m artstyle train paintings/monet -o runs/monet
 
   artstyle train paintings/monet -o runs/monet_dcgan --recipe ast-gan
 """
@@ -54,6 +59,7 @@ def train_command(
     width: int | None = typer.Option(None, help=_about("width")),
     image_size: int | None = typer.Option(None, help=_about("image_size", "64 or 128")),
     arch: str | None = typer.Option(None, help=_about("arch")),
+    g_norm: str | None = typer.Option(None, help=_about("g_norm")),
     ema: float | None = typer.Option(None, help=_about("ema")),
     gram_weight: float | None = typer.Option(None, help=_about("gram_weight")),
     g_threshold: float | None = typer.Option(None, help="skip G's update while its loss < this"),
@@ -63,16 +69,18 @@ def train_command(
     eval_every: int | None = typer.Option(None, help=_about("eval_every")),
     seed: int | None = typer.Option(None, help=_about("seed", "random seed")),
     device: str | None = typer.Option(None, help=_about("device", "auto, cpu or cuda")),
+    sync_bn: bool | None = typer.Option(None, "--sync-bn/--no-sync-bn", help=_about("sync_bn")),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="live progress bar"),
 ) -> None:
     given: dict[str, Any] = {
         "epochs": epochs, "batch_size": batch_size, "lr_d": lr_d, "loss": loss,
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
-        "image_size": image_size, "arch": arch, "ema": ema, "gram_weight": gram_weight,
+        "image_size": image_size, "arch": arch, "g_norm": g_norm, "ema": ema,
+        "gram_weight": gram_weight,
         "g_threshold": g_threshold, "d_threshold": d_threshold, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
-        "device": device,
+        "device": device, "sync_bn": sync_bn,
     }  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}
     if lr is not None:
@@ -80,21 +88,25 @@ def train_command(
     from_file = read_toml(config_file) if config_file else {}
     config = train_recipe(recipe, **{**from_file, **overrides})
 
+    # under torchrun only rank 0 speaks
+    say = console if world_from_env().is_main else Console(quiet=True)
+
     def skipped(exc: ImageReadError) -> None:
-        console.print(f"[yellow]skipped[/] {exc}", highlight=False)
+        say.print(f"[yellow]skipped[/] {exc}", highlight=False)
 
     try:
         result = train(
-            data, out, config, resume=resume, console=console, on_skip=skipped, progress=progress
+            data, out, config, resume=resume, console=say, on_skip=skipped, progress=progress
         )
     except TrainingInterrupted as exc:
-        console.print(f"[yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
+        say.print(f"[yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
-    console.print(
+    say.print(
         f"done: {result.steps} iterations in {result.seconds / 60:.1f} min "
         f"(D skipped {result.skipped_d}, G skipped {result.skipped_g})"
     )
-    typer.echo(result.generator_path)
+    if world_from_env().is_main:
+        typer.echo(result.generator_path)
 
 
 @app.command("sample")

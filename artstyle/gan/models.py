@@ -68,6 +68,17 @@ class PixelNoise(nn.Module):
         return x + self.weight * torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
 
 
+class PixelNorm(nn.Module):
+    """Scales each pixel's feature vector to unit RMS (ProGAN / StyleGAN's pixelwise norm).
+
+    Unlike BatchNorm it uses no batch statistics, so a sample is made the same way in training
+    and in use: BatchNorm's running statistics left eval-mode samples measurably further from
+    the paintings than the training batches (docs/gan.md)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
 class TextureGenerator(nn.Module):
     """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, cg, cg) in -1..1.
 
@@ -82,13 +93,22 @@ class TextureGenerator(nn.Module):
     than the training patches has no frame. Per-pixel noise added after every convolution
     (StyleGAN's noise inputs, learned per channel, starting at zero) gives the fine brushwork a
     random source of its own; without it, detail finer than a cell can only repeat from cell to
-    cell, a periodic weave.
+    cell, a periodic weave. `norm` is "batch" (BatchNorm) or "pixel" (`PixelNorm`).
     """
 
     def __init__(
-        self, z_dim: int = 100, width: int = 64, image_size: int = 64, noise_dim: int = 16
+        self,
+        z_dim: int = 100,
+        width: int = 64,
+        image_size: int = 64,
+        noise_dim: int = 16,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
+
+        def normalize(channels: int) -> nn.Module:
+            return PixelNorm() if norm == "pixel" else nn.BatchNorm2d(channels)
+
         self.noise_dim = noise_dim
         self.cell = image_size // 4  # pixels per noise cell; a training image is 4x4 cells
         n = _stages(image_size)
@@ -96,7 +116,7 @@ class TextureGenerator(nn.Module):
         layers: list[nn.Module] = [
             nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False, padding_mode="replicate"),
             PixelNoise(ch),
-            nn.BatchNorm2d(ch),
+            normalize(ch),
             nn.ReLU(True),
         ]
         for _ in range(n - 1):
@@ -104,7 +124,7 @@ class TextureGenerator(nn.Module):
                 nn.Upsample(scale_factor=2, mode="nearest"),
                 nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
                 PixelNoise(ch // 2),
-                nn.BatchNorm2d(ch // 2),
+                normalize(ch // 2),
                 nn.ReLU(True),
             ]
             ch //= 2
@@ -237,7 +257,9 @@ def build_generator(config: TrainConfig) -> nn.Module:
     if config.arch == "mlp":
         g = MLPGenerator(config.z_dim, config.image_size)
     elif config.arch == "texture":
-        g = TextureGenerator(config.z_dim, config.width, config.image_size, config.noise_dim)
+        g = TextureGenerator(
+            config.z_dim, config.width, config.image_size, config.noise_dim, config.g_norm
+        )
     else:
         g = DCGANGenerator(config.z_dim, config.width, config.image_size)
     g.apply(init_weights)

@@ -5,17 +5,21 @@ fixed-z grid every few epochs), `checkpoint.safetensors` (every few epochs and o
 SIGTERM) and, at the end, `generator.safetensors` with its model card and `curves.png`.
 Resuming restores the models, optimisers, RNG state and the epoch's shuffle, so an interrupted
 run continues exactly as if it had never stopped (on the CPU with the same seed).
+
+The loop steps and tells its observers (`gan.observers`: log, grids, evaluation, checkpoints,
+progress). Under torchrun it runs on every rank (`gan.distributed`): `batch_size` is the global
+batch, each rank takes its share of every batch of one shuffle drawn in lockstep, gradients are
+averaged by DistributedDataParallel, and only rank 0 writes files.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -23,14 +27,6 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from torch import nn
 
 from artstyle import atomic
@@ -40,20 +36,27 @@ from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.gan import checkpoint, run_files
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings
+from artstyle.gan.distributed import World, session
 from artstyle.gan.export import export_generator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.losses import get_loss
-from artstyle.gan.metrics import RunEvaluator
 from artstyle.gan.models import TextureGenerator, build_discriminator, build_generator
+from artstyle.gan.observers import (
+    LOG_FIELDS,
+    Checkpoints,
+    CsvLog,
+    Evaluation,
+    Observer,
+    ProgressDisplay,
+    SampleGrids,
+)
 from artstyle.images import image_grid, signed_to_unit, write_image
 
-LOG_FIELDS = [
-    "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
-    "skipped_d", "skipped_g", "real_label", "gram_error", "seconds",
-]  # fmt: skip
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
 #: it learns, so the run stays the same run.
-RESUMABLE = frozenset({"epochs", "sample_every", "checkpoint_every", "eval_every", "device"})
+RESUMABLE = frozenset(
+    {"epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn"}
+)
 
 
 class TrainingInterrupted(ArtstyleError):
@@ -94,23 +97,46 @@ def real_label_at(config: TrainConfig, epoch: int) -> float:
 
 
 class Run:
-    """Models, optimisers and bookkeeping of one training run; `train()` drives it."""
+    """Models, optimisers and bookkeeping of one training run (on one rank); `train()` drives it.
 
-    def __init__(self, config: TrainConfig, data: PaintingSet, run_dir: Path) -> None:
+    `g_net`/`d_net` are the networks; `g`/`d` the same wrapped for gradient averaging when there
+    are several ranks (the networks themselves otherwise).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: PaintingSet,
+        run_dir: Path,
+        world: World | None = None,
+        device: torch.device | None = None,
+    ) -> None:
         self.config = config
         self.data = data
         self.run_dir = run_dir
-        self.device = resolve_device(config.device)
+        self.world = world or World()
+        self.device = device or resolve_device(config.device)
+        if config.batch_size % self.world.size:
+            raise ArtstyleError(
+                f"the batch of {config.batch_size} (the global batch) does not split evenly "
+                f"over {self.world.size} processes"
+            )
+        if config.sync_bn and self.world.distributed and self.device.type != "cuda":
+            raise ArtstyleError("--sync-bn needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
         self.loss = get_loss(config.loss)
         self.memory_format = (
             torch.contiguous_format if config.arch == "mlp" else torch.channels_last
         )
         torch.manual_seed(config.seed)
-        self.g = build_generator(config).to(self.device).to(memory_format=self.memory_format)
-        self.d = build_discriminator(config).to(self.device).to(memory_format=self.memory_format)
+        self.g_net = build_generator(config).to(self.device).to(memory_format=self.memory_format)
+        self.d_net = (
+            build_discriminator(config).to(self.device).to(memory_format=self.memory_format)
+        )
+        self.g = self.world.wrap(self.g_net, self.device, config.sync_bn)
+        self.d = self.world.wrap(self.d_net, self.device, config.sync_bn)
         self.ema = build_generator(config).to(self.device) if config.ema else None
         if self.ema is not None:
-            self.ema.load_state_dict(self.g.state_dict())
+            self.ema.load_state_dict(self.g_net.state_dict())
             self.ema.requires_grad_(False)
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas, eps=1e-8)
@@ -118,10 +144,10 @@ class Run:
         self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
         #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
         self.fixed_noise = (
-            self.g.make_noise(64, config.sample_size, torch.Generator().manual_seed(1)).to(
+            self.g_net.make_noise(64, config.sample_size, torch.Generator().manual_seed(1)).to(
                 self.device
             )
-            if isinstance(self.g, TextureGenerator)
+            if isinstance(self.g_net, TextureGenerator)
             else None
         )
         self.gram = GramMatch(data.images, self.device) if config.gram_weight else None
@@ -135,10 +161,45 @@ class Run:
 
     # one iteration: the whole training step, top to bottom
     def train_step(self, index: torch.Tensor) -> dict[str, float]:
-        cfg, g, d, adversarial = self.config, self.g, self.d, self.loss
-        real = self.data.batch(index, cfg.flip).to(self.device, memory_format=self.memory_format)
-        z = torch.randn(real.shape[0], cfg.z_dim, device=self.device)
-        fake = g(z)
+        """One step on the global batch `index`, of which this rank takes its share."""
+        inputs = self._inputs(index)
+        with self._rank_rng():
+            return self._step(*inputs)
+
+    def _inputs(
+        self, index: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Real images, latents and local noise of this rank's share of the global batch.
+
+        All ranks draw the whole batch's crops, flips and latents from the same generator state
+        and keep their own rows, so the ranks stay in lockstep and together see exactly what one
+        process would."""
+        mine = self.world.share(len(index))
+        real = self.data.batch(index, self.config.flip)[mine]
+        real = real.to(self.device, memory_format=self.memory_format)
+        z = torch.randn(len(index), self.config.z_dim, device=self.device)[mine]
+        noise = None
+        if isinstance(self.g_net, TextureGenerator):
+            noise = self.g_net.make_noise(len(index), 4 * self.g_net.cell)[mine].to(self.device)
+        return real, z, noise
+
+    @contextmanager
+    def _rank_rng(self) -> Iterator[None]:
+        """Randomness inside the networks (pixel noise, DiffAugment) from a stream of this rank's
+        own, so ranks do not repeat each other; one process keeps the global stream."""
+        if not self.world.distributed:
+            yield
+            return
+        with seeded_rng(
+            hash((self.config.seed, self.world.rank, self.step)) & 0x7FFFFFFF, self.device
+        ):
+            yield
+
+    def _step(
+        self, real: torch.Tensor, z: torch.Tensor, noise: torch.Tensor | None
+    ) -> dict[str, float]:
+        cfg, g, d, adversarial, world = self.config, self.g, self.d, self.loss, self.world
+        fake = g(z) if noise is None else g(z, noise)
         label = real_label_at(cfg, self.epoch)
 
         # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the hinge / Wasserstein form)
@@ -148,21 +209,24 @@ class Run:
         loss_d = adversarial.d(d_real, d_fake, label)
         if adversarial.gradient_penalty:
             loss_d = loss_d + cfg.gp_weight * gradient_penalty(d, real, fake.detach())
-        skip_d = cfg.d_threshold is not None and loss_d.item() < cfg.d_threshold
+        # every rank takes the same decision (on the mean loss), or the gradient averaging stalls
+        mean_d = world.mean(loss_d.item(), self.device)
+        skip_d = cfg.d_threshold is not None and mean_d < cfg.d_threshold
         if not skip_d:  # conditional backprop: a network that is already winning sits out
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
 
-        # (2) update G: maximise log D(G(z)); D's weights need no gradient here
-        d.requires_grad_(False)
-        d_gen = d(diff_augment(fake, cfg.diffaugment))
+        # (2) update G: maximise log D(G(z)); D's weights need no gradient (nor averaging) here
+        self.d_net.requires_grad_(False)
+        d_gen = self.d_net(diff_augment(fake, cfg.diffaugment))
         loss_g = adversarial.g(d_gen)
-        skip_g = cfg.g_threshold is not None and loss_g.item() < cfg.g_threshold
+        mean_g = world.mean(loss_g.item(), self.device)
+        skip_g = cfg.g_threshold is not None and mean_g < cfg.g_threshold
         # (3) optionally pull the batch's mean Gram matrices towards the paintings'
         total_g, gram_error = loss_g, float("nan")
         if self.gram is not None and cfg.gram_weight and not skip_g:
-            loss_gram, gram_error = self.gram.loss(fake[: cfg.gram_batch])
+            loss_gram, gram_error = self.gram.loss(fake[: max(1, cfg.gram_batch // world.size)])
             total_g = loss_g + cfg.gram_weight * loss_gram
         if not skip_g:
             self.opt_g.zero_grad(set_to_none=True)
@@ -189,15 +253,15 @@ class Run:
             return
         # warm-up: early on the average follows G closely instead of remembering its random init
         decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
-        for p_ema, p in zip(self.ema.parameters(), self.g.parameters()):
+        for p_ema, p in zip(self.ema.parameters(), self.g_net.parameters()):
             p_ema.lerp_(p, 1.0 - decay)
-        for b_ema, b in zip(self.ema.buffers(), self.g.buffers()):
+        for b_ema, b in zip(self.ema.buffers(), self.g_net.buffers()):
             b_ema.copy_(b)
 
     @property
     def sampler(self) -> nn.Module:
         """The generator used for samples and export: the EMA copy when there is one."""
-        return self.ema if self.ema is not None else self.g
+        return self.ema if self.ema is not None else self.g_net
 
     def batches_per_epoch(self) -> int:
         return len(self.data) // self.config.batch_size
@@ -206,8 +270,8 @@ class Run:
 
     def save_checkpoint(self) -> Path:
         tensors = {
-            **checkpoint.module_tensors(self.g, "g"),
-            **checkpoint.module_tensors(self.d, "d"),
+            **checkpoint.module_tensors(self.g_net, "g"),
+            **checkpoint.module_tensors(self.d_net, "d"),
             **checkpoint.optimizer_tensors(self.opt_g, "opt_g"),
             **checkpoint.optimizer_tensors(self.opt_d, "opt_d"),
             "fixed_z": self.fixed_z,
@@ -237,8 +301,8 @@ class Run:
 
     def load_checkpoint(self, path: Path) -> None:
         tensors, meta = checkpoint.load(path)
-        checkpoint.load_module(self.g, tensors, "g")
-        checkpoint.load_module(self.d, tensors, "d")
+        checkpoint.load_module(self.g_net, tensors, "g")
+        checkpoint.load_module(self.d_net, tensors, "d")
         if self.ema is not None:
             checkpoint.load_module(self.ema, tensors, "ema")
         checkpoint.load_optimizer(self.opt_g, tensors, "opt_g")
@@ -247,7 +311,7 @@ class Run:
             self.gram.load_state(tensors)
         self.fixed_z = tensors["fixed_z"].to(self.device)
         self.perm = tensors.get("perm")
-        torch.set_rng_state(tensors["rng_cpu"])
+        torch.set_rng_state(tensors["rng_cpu"])  # rank 0's, which every rank shares in lockstep
         if "rng_cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng_cuda"], self.device)
         for key in ("step", "epoch", "iteration", "seconds", "skipped_d", "skipped_g"):
@@ -307,12 +371,14 @@ def train(
     console: Console | None = None,
     on_skip: Callable[[ImageReadError], None] | None = None,
     progress: bool = True,
+    observers: Sequence[Observer] = (),
 ) -> TrainResult:
     """Train a GAN on the images under `data_dir`, writing everything to `run_dir`.
 
     With `resume=True` the run continues from `run_dir/checkpoint.safetensors` with the settings
     stored there; of `config` only the explicitly set `RESUMABLE` fields apply. Without it, a
     `run_dir` that already holds a checkpoint is refused, so no earlier run is overwritten.
+    `observers` watch the loop beside the built-in ones, on every rank.
     """
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
@@ -333,60 +399,54 @@ def train(
     data = load_paintings(
         data_dir, config.image_size, config.crop, on_skip=on_skip, min_images=config.batch_size
     )
-    if data.skipped:
-        console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
-    run = Run(config, data, run_dir)
-    log_path = run_dir / run_files.LOG
-    if resume:
-        run.load_checkpoint(ckpt)
-        step = run.step
-        run_files.rewrite_csv(log_path, LOG_FIELDS, lambda row: int(row["step"]) <= step)
-        console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(
-        run_dir / run_files.CONFIG,
-        json.dumps(
-            {"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")}, indent=2
-        ),
-    )
+    with session(resolve_device(config.device)) as (world, device):
+        run = Run(config, data, run_dir, world, device)
+        if world.is_main and data.skipped:
+            console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
+        if resume:
+            run.load_checkpoint(ckpt)
+            if world.is_main:
+                step = run.step
+                run_files.rewrite_csv(
+                    run_dir / run_files.LOG, LOG_FIELDS, lambda row: int(row["step"]) <= step
+                )
+                console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
+        if world.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            atomic.write_text(
+                run_dir / run_files.CONFIG,
+                json.dumps(
+                    {"data": str(Path(data_dir).resolve()), **config.model_dump(mode="json")},
+                    indent=2,
+                ),
+            )
+        world.barrier()
+        with ExitStack() as stack:
+            watchers = list(observers)
+            if world.is_main:
+                watchers = [
+                    CsvLog(run), SampleGrids(), Evaluation(run, console), Checkpoints(),
+                    ProgressDisplay(run, console, live=progress), *watchers,
+                ]  # fmt: skip
+            for watcher in watchers:
+                stack.callback(watcher.close)
+            _loop(run, watchers, f"artstyle train {data_dir} -o {run_dir} --resume")
+        generator_path = run_dir / run_files.GENERATOR
+        if world.is_main:
+            _export(run, data_dir, generator_path)
+        world.barrier()
+    return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)
 
-    evaluator = RunEvaluator(data, run_dir, config.z_dim, device=run.device)
+
+def _loop(run: Run, observers: list[Observer], resume_command: str) -> None:
+    """Epochs of steps until the configured number, telling the observers; stops cleanly (after
+    a checkpoint) when any rank is asked to."""
     per_epoch = run.batches_per_epoch()
-    new_log = not log_path.exists()
-    with (
-        log_path.open("a", newline="") as log_file,
-        _stop_requests() as stop,
-        Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(
-                "{task.fields[speed]:.1f} it/s  D {task.fields[ld]:.3f}  G {task.fields[lg]:.3f}"
-            ),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not progress,
-        ) as bar,
-    ):
-        log = csv.DictWriter(log_file, LOG_FIELDS)
-        if new_log:
-            log.writeheader()
-        task = bar.add_task(
-            "train",
-            total=config.epochs * per_epoch,
-            completed=run.step,
-            epoch=run.epoch + 1,
-            epochs=config.epochs,
-            speed=0.0,
-            ld=0.0,
-            lg=0.0,
-        )
-        stats: dict[str, float] = {}
-        while run.epoch < config.epochs:
+    with _stop_requests() as stop:
+        while run.epoch < run.config.epochs:
             if run.perm is None:
-                run.perm = torch.randperm(len(data))
-            batches = run.perm[: per_epoch * config.batch_size].view(per_epoch, -1)
+                run.perm = torch.randperm(len(run.data))
+            batches = run.perm[: per_epoch * run.config.batch_size].view(per_epoch, -1)
             while run.iteration < per_epoch:
                 start = time.perf_counter()
                 stats = run.train_step(batches[run.iteration])
@@ -394,60 +454,42 @@ def train(
                 run.seconds += seconds
                 run.step += 1
                 run.iteration += 1
-                log.writerow(
-                    {"step": run.step, "epoch": run.epoch + 1, "iteration": run.iteration,
-                     **stats, "seconds": round(seconds, 4)}
-                )  # fmt: skip
-                log_file.flush()
-                bar.update(
-                    task, advance=1, epoch=run.epoch + 1, speed=1 / seconds,
-                    ld=stats["loss_d"], lg=stats["loss_g"],
-                )  # fmt: skip
-                if stop[0]:
-                    log_file.flush()
-                    path = run.save_checkpoint()
+                for observer in observers:
+                    observer.on_step(run, stats, seconds)
+                if run.world.any(stop[0], run.device):
+                    for observer in observers:
+                        observer.on_interrupt(run)
+                    run.world.barrier()
                     raise TrainingInterrupted(
                         f"stopped at epoch {run.epoch + 1}, step {run.step}; checkpoint saved to "
-                        f"{path}; continue with: artstyle train {data_dir} -o {run_dir} --resume"
+                        f"{run.run_dir / run_files.CHECKPOINT}; continue with: {resume_command}"
                     )
             run.epoch += 1
             run.iteration = 0
             run.perm = None
-            done = run.epoch == config.epochs
-            if run.epoch % config.sample_every == 0 or done:
-                run.sample_grid()
-            if config.eval_every and (run.epoch % config.eval_every == 0 or done):
-                result = evaluator(run.sampler, run.epoch, run.step)
-                console.print(
-                    f"epoch {run.epoch}/{config.epochs} {result.summary()}", highlight=False
-                )
-            if run.epoch % config.checkpoint_every == 0 or done:
-                log_file.flush()
-                run.save_checkpoint()
-                if not progress and stats:
-                    console.print(
-                        f"epoch {run.epoch}/{config.epochs} step {run.step} "
-                        f"D {stats['loss_d']:.3f} G {stats['loss_g']:.3f} "
-                        f"D(x) {stats['d_real']:.2f} D(G(z)) {stats['d_fake']:.2f} "
-                        f"{run.step / max(run.seconds, 1e-9):.2f} it/s"
-                    )
+            for observer in observers:
+                observer.on_epoch(run)
 
-    generator_path = export_generator(
+
+def _export(run: Run, data_dir: str | Path, path: Path) -> None:
+    """The finished run's generator with its model card, and its curves."""
+    config = run.config
+    export_generator(
         run.sampler,
         config,
-        run_dir / run_files.GENERATOR,
+        path,
         card={
             "data": str(Path(data_dir).resolve()),
-            "images": len(data),
+            "images": len(run.data),
             "epochs": config.epochs,
             "iterations": run.step,
             "training_seconds": round(run.seconds, 1),
-            "machine": f"{platform.machine()} {run.device.type}, {torch.get_num_threads()} threads",
+            "machine": f"{platform.machine()} {run.device.type}, "
+            f"{torch.get_num_threads()} threads x {run.world.size} process(es)",
             "skipped_d": run.skipped_d,
             "skipped_g": run.skipped_g,
         },
     )
     from artstyle.gan.curves import plot_runs
 
-    plot_runs([run_dir], run_dir / run_files.CURVES)
-    return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)
+    plot_runs([run.run_dir], run.run_dir / run_files.CURVES)
