@@ -33,6 +33,8 @@ def test_wheel_installs_and_paints_at_its_defaults(tmp_path: Path) -> None:
     for model in ("impressionism", "vangogh"):
         for suffix in (".safetensors", ".json", ".md"):
             assert f"artstyle/weights/{model}{suffix}" in names
+    for page in ("index.html", "studio.js", "studio.css"):  # the studio's page
+        assert f"artstyle/studio/page/{page}" in names
 
     # a fresh venv holding only the wheel; its dependencies come from this environment's
     # site-packages through a .pth file (which does not run this checkout's editable hook)

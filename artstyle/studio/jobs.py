@@ -1,0 +1,373 @@
+"""The studio's work: style batches, a queue of photos painted one after another by a background
+worker, cancel, and a gallery of results on disk.
+
+Everything the web page can do is a method here, so the web layer (`studio.server`) stays thin
+and this is tested without a browser. Files live under one output folder, with names made here:
+
+    OUT/uploads/ID.png    photos and paintings as uploaded (decoded, re-encoded)
+    OUT/results/ID.png    finished paintings
+    OUT/results/ID.json   what made each one (style, settings, photo): the gallery
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from PIL import Image
+
+from artstyle import atomic
+from artstyle.config import PipelineConfig, TransferConfig, with_overrides
+from artstyle.errors import ArtstyleError
+from artstyle.gan.export import read_card
+from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
+from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
+from artstyle.nst.transfer import StyleTransfer
+
+#: The settings the page offers for each photo (the rest keep the library's defaults).
+PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
+#: Style transfers kept ready (their Gram targets computed), most recently used last.
+CACHED_STYLES = 4
+
+State = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class Cancelled(Exception):
+    """Raised inside a transfer's callback to stop it."""
+
+
+def defaults() -> dict[str, Any]:
+    """The page's controls with their defaults, from the settings models (written once there)."""
+    fields = {**TransferConfig.model_fields, **PipelineConfig.model_fields}
+    return {
+        name: {"default": fields[name].default, "about": fields[name].description or ""}
+        for name in (*PAGE_SETTINGS, "num_styles")
+    }
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    """Where a style batch comes from: `picks` of a model's batch (None: all), or uploads."""
+
+    model: str | None = None
+    seed: int = 0
+    num_styles: int = 16
+    picks: tuple[int, ...] | None = None
+    uploads: tuple[str, ...] = ()  # upload ids
+
+    def describe(self) -> str:
+        if self.uploads:
+            return f"{len(self.uploads)} uploaded painting(s)"
+        chosen = "all" if self.picks is None else f"{len(self.picks)} picked"
+        return f"{self.model}, seed {self.seed}, {chosen} of {self.num_styles}"
+
+
+@dataclass
+class Job:
+    """One photo to paint and where it has got to."""
+
+    id: str
+    photo: str  # upload id
+    photo_name: str  # shown, never used as a path
+    style: StyleChoice
+    settings: dict[str, Any]
+    state: State = "queued"
+    step: int = 0
+    steps: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    preview_step: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """What the page sees: state, progress, timing and, when done, the result's address."""
+        now = time.time()
+        elapsed = ((self.finished or now) - self.started) if self.started else 0.0
+        left = elapsed / self.step * (self.steps - self.step) if self.step and self.steps else None
+        return {
+            "id": self.id, "photo_name": self.photo_name, "style": self.style.describe(),
+            "settings": self.settings, "state": self.state, "step": self.step,
+            "steps": self.steps, "losses": self.losses, "elapsed": round(elapsed, 1),
+            "left": None if left is None or self.state != "running" else round(left, 1),
+            "error": self.error, "preview_step": self.preview_step,
+        }  # fmt: skip
+
+
+class Studio:
+    """The studio's state and its one background worker."""
+
+    def __init__(
+        self,
+        out: str | Path,
+        models: list[str] | None = None,
+        device: str = "auto",
+        max_upload_bytes: int = 25 * 2**20,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        preview_every: int = 5,
+    ) -> None:
+        self.out = Path(out)
+        self.uploads = self.out / "uploads"
+        self.results = self.out / "results"
+        for folder in (self.uploads, self.results):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.models = [*shipped_models(), *(models or [])]
+        self.device = device
+        self.max_upload_bytes = max_upload_bytes
+        self.max_pixels = max_pixels
+        self.preview_every = preview_every
+        self.jobs: dict[str, Job] = {}
+        self.previews: dict[str, bytes] = {}
+        self.version = 0  # bumped on every change the page should see
+        self._changed = threading.Condition()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._cancel: set[str] = set()
+        self._generators: dict[str, StyleGenerator] = {}
+        self._transfers: OrderedDict[tuple[Any, ...], StyleTransfer] = OrderedDict()
+        self._lock = threading.Lock()  # models and transfers: the worker and page requests
+        self._worker = threading.Thread(target=self._work, name="artstyle-studio", daemon=True)
+        self._worker.start()
+
+    # --- models and style batches ---------------------------------------------------------
+
+    def generator(self, model: str) -> StyleGenerator:
+        """A model the studio offers, loaded once."""
+        if model not in self.models:
+            raise ArtstyleError(f"unknown model {model!r}; this studio offers {self.models}")
+        with self._lock:
+            if model not in self._generators:
+                self._generators[model] = StyleGenerator.from_pretrained(model, self.device)
+            return self._generators[model]
+
+    def model_facts(self, model: str) -> dict[str, Any]:
+        """A model card's key facts for the page."""
+        card = read_card(resolve_model(model))
+        keys = ("images", "iterations", "style_size", "style_gap", "style_gap_ratio",
+                "inception_kid_x1000", "training_seconds", "machine")  # fmt: skip
+        return {"name": model, **{k: card[k] for k in keys if k in card}}
+
+    def style_batch(self, model: str, seed: int, n: int) -> list[str]:
+        """A model's batch as PNG data URLs, the page's grid."""
+        images = self.generator(model).sample(n, seed)
+        return [_data_url(to_pil(img)) for img in images]
+
+    # --- uploads ----------------------------------------------------------------------------
+
+    def upload(self, data: bytes, name: str) -> str:
+        """Keep an uploaded image under a name made here; its id. Read by the project's image
+        reader (pixel limit, decompression-bomb guard); one line naming `name` if it is bad."""
+        label = Path(name).name or "upload"
+        if len(data) > self.max_upload_bytes:
+            limit = self.max_upload_bytes / 2**20
+            raise ArtstyleError(f"{label}: larger than the upload limit of {limit:.0f} MB")
+        upload_id = uuid.uuid4().hex
+        raw = self.uploads / f"{upload_id}.upload"
+        atomic.write_bytes(raw, data)
+        try:
+            image = read_image(raw, max_pixels=self.max_pixels)
+        except ArtstyleError as exc:
+            raise ArtstyleError(f"{label}: {str(exc).split(': ', 1)[-1]}") from None
+        finally:
+            raw.unlink(missing_ok=True)
+        write_image(image, self.uploads / f"{upload_id}.png")
+        return upload_id
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def submit(
+        self, photo: str, photo_name: str, style: StyleChoice, settings: dict[str, Any]
+    ) -> Job:
+        """Queue a photo (an upload id) for painting; settings are checked now, not later."""
+        unknown = set(settings) - set(PAGE_SETTINGS)
+        if unknown:
+            raise ArtstyleError(f"unknown setting(s) {sorted(unknown)}; known: {PAGE_SETTINGS}")
+        self._config(style, settings)  # one clear line for a bad value, before queueing
+        for upload_id in (photo, *style.uploads):
+            self._upload_path(upload_id)
+        if style.uploads == () and style.model is None:
+            raise ArtstyleError("choose a model or upload paintings for the style")
+        job = Job(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
+        self.jobs[job.id] = job
+        self._queue.put(job.id)
+        self._touch()
+        return job
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a running job at its next step, or drop a queued one."""
+        job = self._job(job_id)
+        if job.state in ("queued", "running"):
+            self._cancel.add(job_id)
+            if job.state == "queued":
+                job.state = "cancelled"
+            self._touch()
+
+    def remake(self, result_id: str) -> Job:
+        """Queue a gallery result again, with the photo, style and settings that made it."""
+        record = self._record(result_id)
+        style = record["style"]
+        choice = StyleChoice(
+            model=style["model"], seed=style["seed"], num_styles=style["num_styles"],
+            picks=None if style["picks"] is None else tuple(style["picks"]),
+            uploads=tuple(style["uploads"]),
+        )  # fmt: skip
+        return self.submit(record["photo"], record["photo_name"], choice, record["settings"])
+
+    def gallery(self) -> list[dict[str, Any]]:
+        """Finished results, newest first, from the output folder (so they survive a restart)."""
+        records = []
+        for path in self.results.glob("*.json"):
+            try:
+                records.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                continue  # a half-written or foreign file is not a result
+        return sorted(records, key=lambda r: r.get("finished", 0), reverse=True)
+
+    def result_path(self, result_id: str) -> Path:
+        self._record(result_id)
+        return self.results / f"{result_id}.png"
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Block until the studio changes after `version` (or `timeout`); the new version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != version, timeout)
+            return self.version
+
+    def wait_idle(self, timeout: float = 600) -> None:
+        """Until no job is queued or running (tests, scripts)."""
+        deadline = time.monotonic() + timeout
+        while any(j.state in ("queued", "running") for j in self.jobs.values()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the studio's jobs did not finish in time")
+            self.wait_for_change(self.version, 0.2)
+
+    def close(self) -> None:
+        """Stop the worker after the job it is on (queued jobs are dropped)."""
+        for job in self.jobs.values():
+            if job.state == "queued":
+                self.cancel(job.id)
+        self._queue.put(None)
+
+    # --- the worker -------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            job = self.jobs[job_id]
+            if job_id in self._cancel:
+                continue
+            job.state, job.started = "running", time.time()
+            self._touch()
+            try:
+                self._paint(job)
+                job.state = "done"
+            except Cancelled:
+                job.state = "cancelled"
+            except ArtstyleError as exc:
+                job.state, job.error = "failed", str(exc)
+            except Exception as exc:
+                job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.finished = time.time()
+            self._cancel.discard(job_id)
+            self._touch()
+
+    def _paint(self, job: Job) -> None:
+        transfer = self._transfer(job.style, job.settings)
+        per_photo = {
+            k: v for k, v in job.settings.items() if k in ("style_weight", "size", "steps")
+        }
+        cfg = transfer.config.per_photo(**per_photo)
+        job.steps = sum(steps for _, steps in cfg.passes())
+
+        def progress(step: int, losses: dict[str, float], image: torch.Tensor) -> None:
+            if job.id in self._cancel:
+                raise Cancelled
+            job.step, job.losses = step, {k: round(v, 4) for k, v in losses.items()}
+            if step % self.preview_every == 0 or step == job.steps:
+                self.previews[job.id] = _png(to_pil(image.detach().clamp(0, 1).squeeze(0)))
+                job.preview_step = step
+            self._touch()
+
+        result = transfer.run(self._upload_path(job.photo), progress, **per_photo)
+        write_image(result.image, self.results / f"{job.id}.png")
+        record = {
+            "id": job.id, "photo": job.photo, "photo_name": job.photo_name,
+            "style": {**asdict(job.style), "describe": job.style.describe()},
+            "settings": job.settings, "finished": time.time(),
+            "seconds": round(time.time() - (job.started or time.time()), 1),
+            "size": list(result.image.size),
+        }  # fmt: skip
+        atomic.write_text(self.results / f"{job.id}.json", json.dumps(record, indent=2))
+
+    def _config(self, style: StyleChoice, settings: dict[str, Any]) -> TransferConfig:
+        base: dict[str, Any] = {"device": self.device, "seed": style.seed, **settings}
+        if style.model is not None and not style.uploads:
+            scale = self.generator(style.model).sample_size
+            pipeline = {"model": style.model, "num_styles": style.num_styles, "style_size": scale}
+            return with_overrides(PipelineConfig, None, {**base, **pipeline})
+        return with_overrides(TransferConfig, None, base)
+
+    def _transfer(self, style: StyleChoice, settings: dict[str, Any]) -> StyleTransfer:
+        """The style stage for a batch, its targets computed once and kept for the next photos."""
+        key = (style, bool(settings.get("preserve_color", False)))
+        with self._lock:
+            if key in self._transfers:
+                self._transfers.move_to_end(key)
+                return self._transfers[key]
+        cfg = self._config(style, {"preserve_color": key[1]})
+        styles: Any
+        if style.uploads:
+            styles = [self._upload_path(u) for u in style.uploads]
+        else:
+            batch = self.generator(str(style.model)).sample(style.num_styles, style.seed)
+            styles = batch if style.picks is None else batch[list(style.picks)]
+        transfer = StyleTransfer(styles, cfg)
+        with self._lock:
+            self._transfers[key] = transfer
+            while len(self._transfers) > CACHED_STYLES:
+                self._transfers.popitem(last=False)
+        return transfer
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> Job:
+        if job_id not in self.jobs:
+            raise ArtstyleError(f"no job {job_id!r}")
+        return self.jobs[job_id]
+
+    def _record(self, result_id: str) -> dict[str, Any]:
+        path = self.results / f"{result_id}.json"
+        if not result_id.isalnum() or not path.is_file():
+            raise ArtstyleError(f"no result {result_id!r}")
+        record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return record
+
+    def _upload_path(self, upload_id: str) -> Path:
+        path = self.uploads / f"{upload_id}.png"
+        if not upload_id.isalnum() or not path.is_file():
+            raise ArtstyleError(f"no upload {upload_id!r}")
+        return path
+
+    def _touch(self) -> None:
+        with self._changed:
+            self.version += 1
+            self._changed.notify_all()
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _data_url(image: Image.Image) -> str:
+    return "data:image/png;base64," + base64.b64encode(_png(image)).decode()

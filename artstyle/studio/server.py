@@ -1,0 +1,126 @@
+"""The studio's web layer: FastAPI routes over `studio.jobs.Studio`, a page, and server-sent
+events for live progress. Nothing here paints or stores; every error is one line of JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from artstyle.errors import ArtstyleError
+from artstyle.studio.jobs import PAGE_SETTINGS, Studio, StyleChoice, defaults
+
+PAGE = Path(str(importlib.resources.files("artstyle.studio").joinpath("page")))
+
+
+def create_app(studio: Studio) -> FastAPI:
+    """The studio's web app, serving `studio`."""
+    app = FastAPI(title="artstyle studio", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(ArtstyleError)
+    async def one_line(request: Request, exc: ArtstyleError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def no_traceback(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+
+    @app.get("/")
+    async def page() -> FileResponse:
+        return FileResponse(PAGE / "index.html")
+
+    @app.get("/api/setup")
+    async def setup() -> dict[str, Any]:
+        """The models on offer and the controls' defaults."""
+        return {"models": studio.models, "defaults": defaults()}
+
+    @app.get("/api/models/{name:path}")
+    async def model(name: str, seed: int = 0, n: int = 16) -> dict[str, Any]:
+        """A model's card facts and a generated batch."""
+        if not 1 <= n <= 64:
+            raise ArtstyleError("a batch holds 1 to 64 images")
+        images = await asyncio.to_thread(studio.style_batch, name, seed, n)
+        return {"facts": studio.model_facts(name), "images": images}
+
+    @app.post("/api/jobs")
+    async def submit(
+        photos: list[UploadFile] = File(...),
+        paintings: list[UploadFile] | None = File(None),
+        model: str | None = Form(None),
+        seed: int = Form(0),
+        num_styles: int = Form(16),
+        picks: str | None = Form(None, description="comma-separated batch indices"),
+        settings: str = Form("{}", description="JSON object of the page's settings"),
+    ) -> dict[str, Any]:
+        """Queue every photo with one style and one set of settings."""
+        try:
+            chosen = json.loads(settings)
+            picked = tuple(int(i) for i in picks.split(",")) if picks else None
+        except ValueError:
+            raise ArtstyleError("settings or picks are not well formed") from None
+        if not isinstance(chosen, dict):
+            raise ArtstyleError(f"settings must be an object of {PAGE_SETTINGS}")
+        uploads = tuple([await _keep(studio, f) for f in paintings or []])
+        style = StyleChoice(
+            model=None if uploads else model, seed=seed, num_styles=num_styles,
+            picks=picked, uploads=uploads,
+        )  # fmt: skip
+        jobs = []
+        for photo in photos:
+            upload_id = await _keep(studio, photo)
+            jobs.append(studio.submit(upload_id, photo.filename or "photo", style, chosen))
+        return {"jobs": [job.public() for job in jobs]}
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    async def cancel(job_id: str) -> dict[str, str]:
+        studio.cancel(job_id)
+        return {"ok": job_id}
+
+    @app.get("/api/jobs/{job_id}/preview.png")
+    async def preview(job_id: str) -> Response:
+        if job_id not in studio.previews:
+            raise ArtstyleError(f"no preview for {job_id!r} yet")
+        return Response(studio.previews[job_id], media_type="image/png")
+
+    @app.get("/api/events")
+    async def events(request: Request) -> StreamingResponse:
+        """Server-sent events: the jobs and the gallery, whenever either changes."""
+
+        async def stream() -> AsyncIterator[str]:
+            version = -1
+            while not await request.is_disconnected():
+                now = await asyncio.to_thread(studio.wait_for_change, version, 1.0)
+                if now != version:
+                    version = now
+                    state = {
+                        "jobs": [j.public() for j in studio.jobs.values()],
+                        "gallery": studio.gallery(),
+                    }
+                    yield f"data: {json.dumps(state)}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    @app.get("/api/results/{result_id}.png")
+    async def result(result_id: str) -> FileResponse:
+        path = studio.result_path(result_id)
+        return FileResponse(path, media_type="image/png", filename=f"artstyle-{result_id}.png")
+
+    @app.post("/api/results/{result_id}/remake")
+    async def remake(result_id: str) -> dict[str, Any]:
+        return studio.remake(result_id).public()
+
+    app.mount("/static", StaticFiles(directory=PAGE), name="static")
+    return app
+
+
+async def _keep(studio: Studio, upload: UploadFile) -> str:
+    """Read an upload up to the studio's limit (never more into memory) and keep it."""
+    data = await upload.read(studio.max_upload_bytes + 1)
+    return await asyncio.to_thread(studio.upload, data, upload.filename or "upload")

@@ -1,0 +1,194 @@
+"""The studio: its worker through the library API, then end to end in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from skimage import data
+
+pytest.importorskip("fastapi", reason="the studio extra is not installed")
+
+from artstyle.errors import ArtstyleError
+from artstyle.studio.jobs import Studio, StyleChoice
+
+TINY = {"size": 64, "steps": 6}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def photo_bytes(tmp_path: Path) -> bytes:
+    path = tmp_path / "cat.jpg"
+    Image.fromarray(data.chelsea()).save(path)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def studio(tmp_path: Path) -> Iterator[Studio]:
+    s = Studio(tmp_path / "out", device="cpu")
+    yield s
+    s.close()
+
+
+def test_queue_paints_in_order_cancel_drops_and_gallery_survives_restart(
+    studio: Studio, photo_bytes: bytes, tmp_path: Path
+) -> None:
+    photo = studio.upload(photo_bytes, "cat.jpg")
+    style = StyleChoice(model="impressionism", num_styles=4, picks=(0, 2))
+    slow = studio.submit(photo, "cat.jpg", style, {"size": 64, "steps": 40})
+    dropped = studio.submit(photo, "cat.jpg", style, TINY)
+    kept = studio.submit(photo, "../../etc/passwd", style, {**TINY, "style_weight": 1e5})
+    studio.cancel(dropped.id)
+    studio.wait_idle(300)
+
+    assert [slow.state, dropped.state, kept.state] == ["done", "cancelled", "done"]
+    assert slow.step == 40 and kept.step == 6
+    assert kept.photo_name == "passwd"  # a name to show, never a path
+    assert len(studio._transfers) == 1  # one style batch: its targets computed once
+    with Image.open(studio.result_path(kept.id)) as result:
+        assert max(result.size) == 64
+
+    again = Studio(tmp_path / "out", device="cpu")  # a restart
+    gallery = again.gallery()
+    assert {r["id"] for r in gallery} == {slow.id, kept.id}
+    record = next(r for r in gallery if r["id"] == kept.id)
+    assert record["settings"]["style_weight"] == 1e5
+    assert record["style"]["picks"] == [0, 2]
+    remade = again.remake(kept.id)  # the same photo, style and settings
+    again.wait_idle(300)
+    assert remade.state == "done" and remade.settings == kept.settings
+    again.close()
+
+
+def test_a_running_job_cancels(studio: Studio, photo_bytes: bytes) -> None:
+    photo = studio.upload(photo_bytes, "cat.jpg")
+    job = studio.submit(
+        photo, "cat.jpg", StyleChoice("impressionism", num_styles=2), TINY | {"steps": 500}
+    )
+    while job.step < 2:
+        studio.wait_for_change(studio.version, 1)
+    studio.cancel(job.id)
+    studio.wait_idle(60)
+    assert job.state == "cancelled" and job.step < 500
+    assert not (studio.results / f"{job.id}.png").exists()
+
+
+def test_bad_uploads_and_settings_are_one_line(studio: Studio, photo_bytes: bytes) -> None:
+    with pytest.raises(ArtstyleError, match=r"^notes\.txt: not an image file"):
+        studio.upload(b"hello", "notes.txt")
+    small = Studio(studio.out, device="cpu", max_upload_bytes=1000)
+    with pytest.raises(ArtstyleError, match=r"cat\.jpg: larger than the upload limit"):
+        small.upload(photo_bytes, "cat.jpg")
+    small.close()
+    photo = studio.upload(photo_bytes, "cat.jpg")
+    with pytest.raises(ArtstyleError, match="unknown setting"):
+        studio.submit(photo, "cat.jpg", StyleChoice("impressionism"), {"layers": "gatys"})
+    with pytest.raises(ArtstyleError, match="size"):
+        studio.submit(photo, "cat.jpg", StyleChoice("impressionism"), {"size": -3})
+    with pytest.raises(ArtstyleError, match="no upload"):
+        studio.submit("../../x", "x", StyleChoice("impressionism"), TINY)
+    with pytest.raises(ArtstyleError, match="unknown model"):
+        studio.submit(photo, "cat.jpg", StyleChoice("/etc/passwd"), TINY)
+    assert list(studio.uploads.iterdir()) == [studio.uploads / f"{photo}.png"]
+
+
+# --- end to end in a browser ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Studio]]:
+    import uvicorn
+
+    from artstyle.studio.server import create_app
+
+    studio = Studio(tmp_path / "out", device="cpu", preview_every=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(studio), host="127.0.0.1", port=port, log_level="warning",
+        timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    yield f"http://127.0.0.1:{port}", studio
+    server.should_exit = True
+    thread.join(10)
+    studio.close()
+
+
+def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    url, studio = server
+    shots = Path(os.environ.get("ARTSTYLE_STUDIO_SHOTS", tmp_path))
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).resize((96, 96)).save(photo)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 this is not really a jpeg")
+    expect = sync_api.expect
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.goto(url)
+        expect(page.locator("#grid img")).to_have_count(16)  # the default batch
+        page.fill("#num_styles", "4")
+        page.press("#num_styles", "Tab")  # commits the value: one "change"
+        expect(page.locator("#grid img")).to_have_count(4)
+        expect(page.locator("#facts")).to_contain_text("images: 409")
+        expect(page.locator("label:has(#steps) small")).to_contain_text("default 10")
+        # pick two of the four style images: leave out the 2nd and 4th
+        page.locator("#grid img").nth(1).click()
+        page.locator("#grid img").nth(3).click()
+        expect(page.locator("#pick-count")).to_have_text("2 of 4 images picked")
+
+        page.set_input_files("#photos", str(photo))
+        page.fill("#size", "64")
+        page.fill("#steps", "30")
+        page.click("#start")
+        job = page.locator(".job").first
+        expect(job.locator(".progress")).to_contain_text(re.compile(r"step [1-9]\d*/30"))
+        expect(job.locator("img")).to_have_attribute("src", re.compile("preview"))
+        page.screenshot(path=str(shots / "studio_running.png"), full_page=True)
+        expect(job.locator(".state")).to_have_text("done", timeout=120_000)
+        expect(page.locator("#gallery .result")).to_have_count(1)
+        assert "2 picked of 4" in job.inner_text()
+
+        with page.expect_download() as download:
+            job.locator("a.download").click()
+        saved = tmp_path / "download.png"
+        download.value.save_as(saved)
+        with Image.open(saved) as result:
+            result.load()
+            assert result.size == (64, 64)
+        page.screenshot(path=str(shots / "studio_done.png"), full_page=True)
+
+        page.set_input_files("#photos", str(broken))
+        page.click("#start")
+        expect(page.locator("#error")).to_have_text(
+            re.compile(r"^broken\.jpg: (truncated|not an image)[^\n]*$")
+        )
+        assert page.locator("#error").is_visible()
+        page.screenshot(path=str(shots / "studio_error.png"), full_page=True)
+        page.reload()  # the server keeps serving, the gallery is still there
+        expect(page.locator("#gallery .result")).to_have_count(1)
+        browser.close()
+    assert [j.state for j in studio.jobs.values()] == ["done"]
