@@ -170,12 +170,12 @@ class VGGFeatures(nn.Module):
         self.layers = tuple(canonical_layer(n) for n in layers)
         self.backbone = backbone
         self.unit = FEATURE_UNIT[backbone]
-        self._taps = [MODULE_NAMES.index(n) for n in self.layers]
+        self.taps = [MODULE_NAMES.index(n) for n in self.layers]
         weights = _caffe_weights() if backbone == "caffe" else _torchvision_weights()
         convention = _CAFFE if backbone == "caffe" else _TORCHVISION
 
         modules: list[nn.Module] = []
-        for name in MODULE_NAMES[: max(self._taps) + 1]:
+        for name in MODULE_NAMES[: max(self.taps) + 1]:
             if name.startswith("conv"):
                 weight, bias = weights[name]
                 conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
@@ -202,9 +202,9 @@ class VGGFeatures(nn.Module):
         found: dict[int, torch.Tensor] = {}
         for i, module in enumerate(self.net):
             x = module(x)
-            if i in self._taps:
+            if i in self.taps:
                 found[i] = x
-        return [found[i] for i in self._taps]
+        return [found[i] for i in self.taps]
 
 
 def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:

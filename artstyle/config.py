@@ -93,6 +93,12 @@ class TransferConfig(_Config):
         "(None, or not below `size`: one pass)",
     )
     coarse_steps: int = Field(40, ge=1, description="steps at `coarse_size`, before `steps`")
+    tile_size: int | None = Field(
+        None,
+        ge=0,
+        description="paint an output too large for memory in overlapping tiles of this side "
+        "(None: tile only when needed, sized from the free memory; 0: never)",
+    )
     style_size: int | None = Field(
         128,
         ge=16,
@@ -158,7 +164,7 @@ class PipelineConfig(TransferConfig):
 #: preservation, device, the style batch) are fixed when the targets are computed.
 PER_PHOTO = frozenset(
     {"style_weight", "content_weight", "tv_weight", "steps", "size", "coarse_size",
-     "coarse_steps", "optimizer", "lr", "init"}
+     "coarse_steps", "tile_size", "optimizer", "lr", "init"}
 )  # fmt: skip
 
 

@@ -136,6 +136,7 @@ def transfer_command(
         help=_about("coarse_size", "paint first at this size, then refine at --size (0: one pass)"),
     ),
     coarse_steps: int | None = typer.Option(None, help=_about("coarse_steps")),
+    tile_size: int | None = typer.Option(None, help=_about("tile_size")),
     style_size: int | None = typer.Option(
         None,
         help=escape(
@@ -176,7 +177,8 @@ def transfer_command(
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
         "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
-        "coarse_steps": coarse_steps, "optimizer": optimizer, "lr": lr, "init": init,
+        "coarse_steps": coarse_steps, "tile_size": tile_size, "optimizer": optimizer, "lr": lr,
+        "init": init,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
         "device": device, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),

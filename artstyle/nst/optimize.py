@@ -47,10 +47,12 @@ def optimize(
     lr: float | None = None,
     callback: Callback | None = None,
     view: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    history_size: int = 50,
 ) -> tuple[torch.Tensor, list[dict[str, float]]]:
     """Minimise `loss_fn` from `init` for `steps` evaluations; return (best image, history).
 
-    `view` turns the optimised tensor into the picture the callback sees (e.g. colour restored).
+    `view` turns the optimised tensor into the picture the callback sees (e.g. colour restored);
+    `history_size` is L-BFGS's (each pair costs 2 copies of the image).
     """
     image = init.detach().clone().contiguous().requires_grad_(True)  # NCHW: L-BFGS needs it
     best = _Best()
@@ -75,7 +77,7 @@ def optimize(
             max_eval=steps,
             tolerance_grad=0.0,
             tolerance_change=0.0,
-            history_size=50,
+            history_size=history_size,
             line_search_fn="strong_wolfe",
         )
 

@@ -23,6 +23,7 @@ from artstyle.config import PER_PHOTO, TransferConfig, with_overrides
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
+from artstyle.nst import tiles
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import GramTarget, content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.optimize import Callback, LossFn, optimize
@@ -226,21 +227,40 @@ class StyleTransfer:
         callback: Callback | None,
         offset: int,
     ) -> tuple[torch.Tensor, list[dict[str, float]]]:
-        """One optimisation pass at the size of `original` (from `init`, or the config's init)."""
+        """One optimisation pass at the size of `original` (from `init`, or the config's init),
+        in tiles when the whole image would not fit in memory (`nst.tiles`)."""
         content = self._content(original)
+        start = self._init(cfg, content) if init is None else init.clamp(0, 1)
+        height, width = original.shape[-2:]
+        side = tiles.tile_side(height, width, cfg.tile_size, self.device)
+        objective = (
+            self._objective(cfg, content)
+            if side is None
+            else self._tiled_objective(cfg, content, side)
+        )
 
         def report(step: int, values: dict[str, float], image: torch.Tensor) -> None:
             if callback is not None:
                 callback(offset + step, values, image)
 
         return optimize(
-            self._init(cfg, content) if init is None else init.clamp(0, 1),
-            self._objective(cfg, content),
+            start,
+            objective,
             steps=steps,
             optimizer=cfg.optimizer,
             lr=cfg.lr,
+            history_size=tiles.lbfgs_history(height * width, self.device),
             callback=report,
             view=lambda image: self._view(image, original),
+        )
+
+    def _tiled_objective(self, cfg: TransferConfig, content: torch.Tensor, side: int) -> LossFn:
+        """The same loss as `_objective`, evaluated in tiles of `side` (`nst.tiles`)."""
+        if cfg.tv_weight:
+            raise ArtstyleError("tv_weight is not available for tiled outputs; use --tile-size 0")
+        weights = (cfg.content_weight, cfg.style_weight)
+        return tiles.TiledObjective(
+            self.net, self._num_style_layers, self.targets, content, side, weights
         )
 
     def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
