@@ -7,7 +7,13 @@ use the same Caffe VGG19 weights and time one L-BFGS loss + gradient evaluation.
 shared with other jobs, so each figure is the fastest of several steps and the ratio column (both
 sides measured in the same run) is the figure to read, not the absolute times.
 
-    .venv/bin/python benchmarks/nst_speed.py            # 256 and 512 px, m = 1, 8, 64
+GFLOP per evaluation is counted by `torch.utils.flop_counter` on one evaluation of this project's
+loss and gradient (convolutions forward and their input gradients, Gram matrices); both columns
+of GFLOP/s divide that same count by their time (the reference does a little more work per step:
+one Gram comparison per style image). The CPU's peak is measured in the same run by a large fp32
+matrix product, so "% of peak" can be checked.
+
+    .venv/bin/python benchmarks/nst_speed.py            # 256, 512, 1024 px; m = 1, 8, 64
     .venv/bin/python benchmarks/nst_speed.py --quick    # fewer repeats
 """
 
@@ -124,6 +130,30 @@ def _project_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> fl
     return _fastest_ms(stamps)
 
 
+def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
+    """FLOPs of one loss + gradient evaluation of this project's objective, counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    size = max(content.shape[-2:])
+    painter = StyleTransfer(styles, style_size=None, size=size, coarse_size=None, device="cpu")
+    objective = painter._objective(painter.config, content)
+    image = content.clone().requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        objective(image)["total"].backward()
+    return counter.get_total_flops() / 1e9
+
+
+def peak_gflops(seconds: float = 3.0) -> float:
+    """fp32 GFLOP/s of a large matrix product on this CPU, the best of a few seconds."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        a @ b
+        best = max(best, 2 * 2048**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -132,16 +162,25 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}")
-    print(f"{'size':>5} {'m':>3} {'reference ms':>13} {'artstyle ms':>12} {'ratio':>6}")
-    for size in (256, 512):
+    peak = peak_gflops()
+    print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, "
+          f"peak (2048^2 fp32 matmul): {peak:.0f} GFLOP/s")  # fmt: skip
+    print(f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13} {'artstyle ms':>12} "
+          f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}")  # fmt: skip
+    for size in (256, 512, 1024):
         for m in (1, 8, 64):
-            repeats = 2 if args.quick or size == 512 else 4
+            repeats = 2 if args.quick or size >= 512 else 4
             content = torch.rand(1, 3, size, size)
             styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
+            gflop = gflop_per_evaluation(content, styles)
             ref = reference_ms(content, styles, repeats)
             ours = _project_ms(content, styles, repeats)
-            print(f"{size:>5} {m:>3} {ref:>13.0f} {ours:>12.0f} {ref / ours:>6.2f}x", flush=True)
+            print(
+                f"{size:>5} {m:>3} {gflop:>10.1f} {ref:>13.0f} {ours:>12.0f} {ref / ours:>5.2f}x "
+                f"{gflop / ref * 1e3:>12.0f} {gflop / ours * 1e3:>13.0f} "
+                f"{100 * gflop / ours * 1e3 / peak:>11.0f}%",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

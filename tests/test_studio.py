@@ -192,3 +192,26 @@ def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None
         expect(page.locator("#gallery .result")).to_have_count(1)
         browser.close()
     assert [j.state for j in studio.jobs.values()] == ["done"]
+
+
+def test_cli_is_local_unless_told_and_warns_when_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from artstyle.cli import app
+
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: served.append((host, port)))
+    runner = CliRunner()
+    local = runner.invoke(app, ["studio", "-o", str(tmp_path / "a"), "--no-browser"])
+    assert local.exit_code == 0, local.output
+    assert served[0][0] == "127.0.0.1" and served[0][1] > 0
+    assert f"http://127.0.0.1:{served[0][1]}" in local.output
+    assert "warning" not in local.output
+    wide = runner.invoke(app, ["studio", "-o", str(tmp_path / "b"), "--host", "0.0.0.0",
+                               "--port", "8123", "--no-browser"])  # fmt: skip
+    assert wide.exit_code == 0, wide.output
+    assert served[1] == ("0.0.0.0", 8123)
+    assert "warning" in wide.output and "anyone who can reach" in wide.output

@@ -1,0 +1,118 @@
+"""Peak memory of painting large outputs, whole and in tiles.
+
+Each row is a fresh process painting Kodak 13 with 16 van Gogh paintings at one size, either
+whole (`tile_size=0`) or in tiles of `--tile` px (the defaults choose tiles from the free
+memory only when whole would not fit; here every size is also run tiled, to compare),
+reporting its peak resident memory (ru_maxrss), its wall time and, for tiled runs, a seam figure:
+the mean absolute difference between neighbouring pixels across the tile borders over the same
+figure across all pixel lines (1.00: the borders cannot be told from the rest). The peak is
+reached in the first full-size evaluation, so each run makes only `--steps` of them (after the
+default coarse pass); a whole 4096-px run is not started where it cannot fit (it is estimated).
+
+    .venv/bin/python benchmarks/memory.py [--sizes 1024 2048 4096] [--steps 3] [--tile 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
+    """Paint in this process and print what was measured as JSON."""
+    import random
+
+    import torch
+
+    from artstyle import StyleTransfer
+    from artstyle.device import keep_freed_memory
+    from artstyle.nst import tiles
+
+    keep_freed_memory()  # as the CLI does
+    files = sorted((SHARED / "paintings" / "vangogh").iterdir())
+    styles = random.Random(0).sample(files, 16)
+    photo = SHARED / "photos" / "photo_0013.jpg"
+    transfer = StyleTransfer(styles, size=size, steps=steps, tile_size=tile)
+    start = time.perf_counter()
+    result = transfer.run(photo)
+    seconds = time.perf_counter() - start
+    h, w = result.tensor.shape[-2:]
+    side = tiles.tile_side(h, w, tile, torch.device("cpu"))
+    seam = None
+    if side is not None:
+        margin, stride = tiles.receptive_margin(transfer.net)
+        rows = [s.inner.start for s in tiles.spans(h, side, margin, stride)[1:]]
+        cols = [s.inner.start for s in tiles.spans(w, side, margin, stride)[1:]]
+        seam = seam_ratio(result.tensor, rows, cols)
+    if save:
+        result.image.save(save)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"peak": peak, "seconds": seconds, "tile": side, "seam": seam}))
+
+
+def seam_ratio(image, rows: list[int], cols: list[int]) -> float:  # type: ignore[no-untyped-def]
+    """Mean |difference| of neighbouring pixels across the given border lines / across all."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(dim=(0, 1, 2))
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(dim=(0, 1, 3))
+    border = [float(dx[c - 1]) for c in cols] + [float(dy[r - 1]) for r in rows]
+    everywhere = (float(dx.sum()) + float(dy.sum())) / (len(dx) + len(dy))
+    return sum(border) / len(border) / everywhere if border else 1.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
+    parser.add_argument("--steps", type=int, default=3, help="evaluations at full size")
+    parser.add_argument("--tile", type=int, default=512, help="tile side of the tiled runs")
+    parser.add_argument("--save", type=Path, help="folder for the tiled results")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        size, tile, steps, save = args.child
+        child(int(size), int(tile), int(steps), save or None)
+        return
+
+    import torch
+
+    from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE, available_memory
+
+    free = available_memory(torch.device("cpu"))
+    table = Table(title=f"Kodak 13, 16 van Gogh paintings, {args.steps} full-size evaluations")
+    for col in ("size", "mode", "tile", "peak RSS GiB", "wall s", "seam ratio"):
+        table.add_column(col, justify="right")
+    for size in args.sizes:
+        for mode in ("whole", "tiled"):
+            estimate = size * size * BYTES_PER_PIXEL
+            if mode == "whole" and estimate > 0.9 * free:
+                table.add_row(str(size), mode, "-", f"~{estimate / 2**30:.0f} (estimate: not run, "
+                              f"{free / 2**30:.0f} GiB free)", "-", "-")  # fmt: skip
+                continue
+            save = str(args.save / f"tiled_{size}.png") if args.save and mode == "tiled" else ""
+            tile = "0" if mode == "whole" else str(args.tile)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(size), tile, str(args.steps), save],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            table.add_row(
+                str(size), mode, str(r["tile"] or "-"), f"{r['peak'] / 2**30:.2f}",
+                f"{r['seconds']:.0f}", "-" if r["seam"] is None else f"{r['seam']:.2f}",
+            )  # fmt: skip
+            Console().print(f"{size} {mode}: {r}")
+    Console().print(table)
+    print(f"whole-image evaluations are chosen while they need at most {WHOLE_SHARE:.0%} of "
+          f"the free memory ({free / 2**30:.1f} GiB now)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
