@@ -83,16 +83,19 @@ class TransferConfig(_Config):
         None, gt=0, description="weight of the total-variation loss (None: off)"
     )
     steps: int = Field(
-        10, ge=1, description="loss evaluations (forward + backward passes) at `size`"
+        25,
+        ge=1,
+        description="loss evaluations (forward + backward passes) at `size`, or at `base_size` "
+        "for a larger output",
     )
     size: int = Field(512, ge=16, description="longest side of the output in pixels")
-    coarse_size: int | None = Field(
-        256,
+    base_size: int | None = Field(
+        512,
         ge=16,
-        description="paint first at this longest side, then refine at `size` "
-        "(None, or not below `size`: one pass)",
+        description="an output larger than this is painted at this size first, then refined "
+        "at each doubling up to `size` (None: always paint at `size` from the photo)",
     )
-    coarse_steps: int = Field(40, ge=1, description="steps at `coarse_size`, before `steps`")
+    refine_steps: int = Field(5, ge=1, description="steps at each size above `base_size`")
     tile_size: int | None = Field(
         None,
         ge=0,
@@ -144,10 +147,17 @@ class TransferConfig(_Config):
         return with_overrides(TransferConfig, self, settings)
 
     def passes(self) -> list[tuple[int, int]]:
-        """(longest side, steps) of each optimisation pass: the coarse pass first, if any."""
-        if self.coarse_size is None or self.coarse_size >= self.size:
+        """(longest side, steps) of each optimisation pass: `steps` from the photo at `size`,
+        or, for an output above `base_size`, at `base_size` and then `refine_steps` at each
+        doubling (the last at `size`), so that most evaluations are cheap ones."""
+        if self.base_size is None or self.size <= self.base_size:
             return [(self.size, self.steps)]
-        return [(self.coarse_size, self.coarse_steps), (self.size, self.steps)]
+        passes = [(self.base_size, self.steps)]
+        side = self.base_size
+        while side < self.size:
+            side = min(2 * side, self.size)
+            passes.append((side, self.refine_steps))
+        return passes
 
 
 class PipelineConfig(TransferConfig):
@@ -163,8 +173,8 @@ class PipelineConfig(TransferConfig):
 #: depend on them. The others (layers, weights per layer, style size and blend, backbone, colour
 #: preservation, device, the style batch) are fixed when the targets are computed.
 PER_PHOTO = frozenset(
-    {"style_weight", "content_weight", "tv_weight", "steps", "size", "coarse_size",
-     "coarse_steps", "tile_size", "optimizer", "lr", "init"}
+    {"style_weight", "content_weight", "tv_weight", "steps", "size", "base_size",
+     "refine_steps", "tile_size", "optimizer", "lr", "init"}
 )  # fmt: skip
 
 
@@ -281,6 +291,14 @@ RECIPES: dict[str, dict[str, Any]] = {
         "epochs": 300,
     },
 }
+
+
+def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
+    """The settings a training file stores, read with the meaning they had when it was written:
+    texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models)."""
+    if settings.get("arch") == "texture" and "g_norm" not in settings:
+        settings = {**settings, "g_norm": "batch"}
+    return TrainConfig.model_validate(settings)
 
 
 def train_recipe(name: str, **overrides: Any) -> TrainConfig:

@@ -6,8 +6,9 @@ memory only when whole would not fit; here every size is also run tiled, to comp
 reporting its peak resident memory (ru_maxrss), its wall time and, for tiled runs, a seam figure:
 the mean absolute difference between neighbouring pixels across the tile borders over the same
 figure across all pixel lines (1.00: the borders cannot be told from the rest). The peak is
-reached in the first full-size evaluation, so each run makes only `--steps` of them (after the
-default coarse pass); a whole 4096-px run is not started where it cannot fit (it is estimated).
+reached in the first evaluation at full size, so each run paints its 512-px base pass with 10
+evaluations and makes only `--steps` at each doubling above it; a whole 4096-px run is not
+started where it cannot fit (its need is estimated).
 
     .venv/bin/python benchmarks/memory.py [--sizes 1024 2048 4096] [--steps 3] [--tile 512]
 """
@@ -42,7 +43,7 @@ def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
     files = sorted((SHARED / "paintings" / "vangogh").iterdir())
     styles = random.Random(0).sample(files, 16)
     photo = SHARED / "photos" / "photo_0013.jpg"
-    transfer = StyleTransfer(styles, size=size, steps=steps, tile_size=tile)
+    transfer = StyleTransfer(styles, size=size, steps=10, refine_steps=steps, tile_size=tile)
     start = time.perf_counter()
     result = transfer.run(photo)
     seconds = time.perf_counter() - start
@@ -72,7 +73,7 @@ def seam_ratio(image, rows: list[int], cols: list[int]) -> float:  # type: ignor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
-    parser.add_argument("--steps", type=int, default=3, help="evaluations at full size")
+    parser.add_argument("--steps", type=int, default=3, help="evaluations at each doubling")
     parser.add_argument("--tile", type=int, default=512, help="tile side of the tiled runs")
     parser.add_argument("--save", type=Path, help="folder for the tiled results")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -87,7 +88,9 @@ def main() -> None:
     from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE, available_memory
 
     free = available_memory(torch.device("cpu"))
-    table = Table(title=f"Kodak 13, 16 van Gogh paintings, {args.steps} full-size evaluations")
+    table = Table(
+        title=f"Kodak 13, 16 van Gogh paintings, 10 evaluations at 512, {args.steps} per doubling"
+    )
     for col in ("size", "mode", "tile", "peak RSS GiB", "wall s", "seam ratio"):
         table.add_column(col, justify="right")
     for size in args.sizes:

@@ -38,7 +38,7 @@ from artstyle.images import image_grid, to_tensor
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path(__file__).resolve().parent / "reference"
 SIZE = 512
-REFERENCE = {"size": SIZE, "coarse_size": None, "steps": 300, "optimizer": "lbfgs"}
+REFERENCE = {"size": SIZE, "base_size": None, "steps": 300, "optimizer": "lbfgs"}
 
 
 def style_batch(n: int = 16, seed: int = 0) -> list[Path]:
@@ -102,7 +102,7 @@ def main() -> None:
     transfer = StyleTransfer(styles, size=SIZE)
     evaluations = sum(steps for _, steps in transfer.config.passes())
     start = time.perf_counter()
-    transfer.run(photo, coarse_size=None, steps=10)
+    transfer.run(photo, steps=10)
     ref_seconds = 30 * (time.perf_counter() - start)
     start = time.perf_counter()
     default = transfer.run(photo)

@@ -120,11 +120,9 @@ def _fastest_ms(stamps: list[float]) -> float:
 
 def _project_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> float:
     """This project's real loop (`StyleTransfer.run`), timed between step callbacks: one pass
-    at the row's size (no coarse pass), so every step timed is a step at that size."""
+    at the row's size (no base pass), so every step timed is a step at that size."""
     size = max(content.shape[-2:])
-    painter = StyleTransfer(
-        styles, style_size=None, size=size, coarse_size=None, device="cpu", steps=repeats + 1
-    )
+    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu", steps=repeats + 1)
     stamps: list[float] = []
     painter.run(content, lambda step, losses, image: stamps.append(time.perf_counter()))
     return _fastest_ms(stamps)
@@ -135,7 +133,7 @@ def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     size = max(content.shape[-2:])
-    painter = StyleTransfer(styles, style_size=None, size=size, coarse_size=None, device="cpu")
+    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu")
     objective = painter._objective(painter.config, content)
     image = content.clone().requires_grad_(True)
     with FlopCounterMode(display=False) as counter:

@@ -22,13 +22,14 @@ TILE = 256
 STEPS = 50
 #: Kodak photos of the gallery: architecture, water, landscape, farm, close-up colour.
 GALLERY_PHOTOS = ("01", "13", "23")
-#: Single pass against coarse-to-fine, all at the 512-px output but the first.
+#: Single pass against a smaller base pass and a refinement, all at the 512-px output but the
+#: first.
 SCALES = {
-    "384 px x 40": {"size": 384, "steps": 40, "coarse_size": None},
-    "512 px x 40": {"size": 512, "steps": 40, "coarse_size": None},
-    "256x40 + 512x10": {"size": 512, "steps": 10, "coarse_size": 256, "coarse_steps": 40},
-    "256x40 + 512x20": {"size": 512, "steps": 20, "coarse_size": 256, "coarse_steps": 40},
-    "256x60 + 512x15": {"size": 512, "steps": 15, "coarse_size": 256, "coarse_steps": 60},
+    "384 px x 40": {"size": 384, "steps": 40, "base_size": None},
+    "512 px x 25 (default)": {"size": 512, "steps": 25, "base_size": None},
+    "512 px x 40": {"size": 512, "steps": 40, "base_size": None},
+    "256x40 + 512x10": {"size": 512, "steps": 40, "base_size": 256, "refine_steps": 10},
+    "256x40 + 512x20": {"size": 512, "steps": 40, "base_size": 256, "refine_steps": 20},
 }
 
 
@@ -77,13 +78,13 @@ def style_sizes() -> None:
 
 
 def scales(number: str = "21") -> None:
-    """Time and full-size objective of one pass against coarse-to-fine, impressionism model.
+    """Time and full-size objective of one pass against base + refinement, impressionism model.
 
     Every result is scored by the 512-px single-pass objective (the same targets and weights), so
     the numbers say how far each got towards the same optimum.
     """
     photo = _photo(number)
-    judge = StylePipeline.from_pretrained("impressionism", size=512, steps=1, coarse_size=None)
+    judge = StylePipeline.from_pretrained("impressionism", size=512, steps=1, base_size=None)
     tiles = [(read_image(photo), "photo")]
     print("| passes | seconds | total | content | style |\n| --- | --- | --- | --- | --- |")
     for name, settings in SCALES.items():

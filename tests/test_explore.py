@@ -175,7 +175,7 @@ def test_progress_gif_beside_the_loss_curve(tmp_path: Path) -> None:
     # the snapshots and the loss CSV come from the real folder writer
     photo = tmp_path / "cat.png"
     write_image(synthetic_paintings(1, size=60, seed=7)[0], photo)
-    painter = StyleTransfer(synthetic_paintings(2, size=40), size=48, steps=30, coarse_size=None)
+    painter = StyleTransfer(synthetic_paintings(2, size=40), size=48, steps=30)
     out = tmp_path / "out"
     result = paint_folder(painter, [photo], out, save_every=10)
     assert len(result.painted) == 1

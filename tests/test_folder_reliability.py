@@ -20,7 +20,7 @@ from artstyle.folder import paint_folder
 from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
 
-FAST = ["--steps", "1", "--size", "64", "--coarse-size", "0", "--device", "cpu"]
+FAST = ["--steps", "1", "--size", "64", "--device", "cpu"]
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_unwritable_output_folder_is_one_line(folder: Path, style: Path, tmp_pat
 
 def test_paint_folder_from_python_reports_and_resumes(folder: Path, tmp_path: Path) -> None:
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    painter = StyleTransfer(synthetic_paintings(2, size=48), size=32, steps=1, coarse_size=None)
+    painter = StyleTransfer(synthetic_paintings(2, size=48), size=32, steps=1)
     seen: list[str] = []
     out = tmp_path / "out"
     first = paint_folder(painter, [folder], out, on_photo=lambda o: seen.append(o.photo.name))

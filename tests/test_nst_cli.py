@@ -89,7 +89,7 @@ def test_usage_errors_exit_2(photos: Path, paintings: list[Path], tmp_path: Path
 @pytest.mark.parametrize(
     ("command", "field"),
     [
-        (["transfer", "--coarse-size", "5", "-o", "out"], "coarse_size"),
+        (["transfer", "--base-size", "5", "-o", "out"], "base_size"),
         (["transfer", "--steps", "0", "-o", "out"], "steps"),
         (["train", "paintings", "-o", "run", "--epochs", "0"], "epochs"),
     ],

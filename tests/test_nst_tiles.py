@@ -61,7 +61,7 @@ def test_tiled_loss_and_gradient_equal_the_whole_images(layers: str, paintings: 
 
 
 def test_a_tiled_run_paints_like_a_whole_one(paintings: list[Path], photo: Path) -> None:
-    st = StyleTransfer(paintings[:4], style_size=64, size=160, coarse_size=None, device="cpu")
+    st = StyleTransfer(paintings[:4], style_size=64, size=160, device="cpu")
     seen: list[int] = []
     tiled = st.run(photo, lambda step, losses, image: seen.append(step), steps=8, tile_size=64)
     whole = st.run(photo, steps=8, tile_size=0)
@@ -75,6 +75,6 @@ def test_a_tiled_run_paints_like_a_whole_one(paintings: list[Path], photo: Path)
 
 
 def test_tv_weight_with_tiles_is_one_clear_error(paintings: list[Path], photo: Path) -> None:
-    st = _ST(paintings[:2], style_size=64, size=96, coarse_size=None, device="cpu", tv_weight=1.0)
+    st = _ST(paintings[:2], style_size=64, size=96, device="cpu", tv_weight=1.0)
     with pytest.raises(Exception, match="tv_weight is not available for tiled"):
         st.run(photo, steps=1, tile_size=64)

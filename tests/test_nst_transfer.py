@@ -68,20 +68,20 @@ def test_callback_sees_every_step(painter: StyleTransfer, photo: Path) -> None:
     assert seen[0][2] == (1, 3, 64, 64)
 
 
-def test_coarse_pass_starts_the_full_size_pass_closer_to_the_optimum(
+def test_a_base_pass_starts_the_full_size_pass_closer_to_the_optimum(
     paintings: list[Path], photo: Path
 ) -> None:
-    settings = {**SMALL, "steps": 4}
-    single = StyleTransfer(paintings[:4], **settings).run(photo)
+    single = StyleTransfer(paintings[:4], **{**SMALL, "steps": 4}).run(photo)
     seen: list[tuple[int, tuple[int, ...]]] = []
-    two = StyleTransfer(paintings[:4], coarse_size=32, coarse_steps=8, **settings).run(
+    settings = {**SMALL, "steps": 8, "base_size": 32, "refine_steps": 4}
+    two = StyleTransfer(paintings[:4], **settings).run(
         photo, lambda step, losses, image: seen.append((step, tuple(image.shape[-2:])))
     )
     assert [step for step, _ in seen] == list(range(1, 13))  # numbered across both passes
     assert {shape for _, shape in seen[:8]} == {(32, 32)} and seen[-1][1] == (64, 64)
     assert two.final_start == 8 and len(two.history) == 12
     assert two.image.size == (64, 64)
-    # same full-size steps; the upsampled coarse result is already far along
+    # same full-size steps; the upsampled base result is already far along
     assert two.history[8]["style"] < 0.85 * single.history[0]["style"]
     assert two.losses["total"] < single.losses["total"]
     assert two.losses == min(two.history[8:], key=lambda h: h["total"])

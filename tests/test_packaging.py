@@ -57,7 +57,7 @@ def test_wheel_installs_and_paints_at_its_defaults(tmp_path: Path) -> None:
         "import artstyle, sys; from artstyle.cli import main; "
         "assert artstyle.__file__.startswith(sys.argv[1]), artstyle.__file__; "
         "sys.argv = ['artstyle', 'transfer', '--size', '32', '--steps', '1', "
-        "'--coarse-size', '0', '--num-styles', '2', '--device', 'cpu', '-o', 'out']; main()"
+        "'--num-styles', '2', '--device', 'cpu', '-o', 'out']; main()"
     )
     run = subprocess.run(
         [python, "-c", code, site], cwd=work, env=env, capture_output=True, text=True

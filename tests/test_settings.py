@@ -21,7 +21,7 @@ from artstyle.nst.transfer import StyleTransfer
 
 @pytest.fixture(scope="module")
 def transfer() -> StyleTransfer:
-    return StyleTransfer(synthetic_paintings(2, size=48), size=32, steps=2, coarse_size=None)
+    return StyleTransfer(synthetic_paintings(2, size=48), size=32, steps=2)
 
 
 def test_a_config_cannot_be_changed_after_it_is_made(transfer: StyleTransfer) -> None:
@@ -67,20 +67,18 @@ def test_every_transfer_setting_is_reachable_from_the_cli(tmp_path: Path) -> Non
     photo = tmp_path / "photo.png"
     write_image(synthetic_paintings(1, size=64, seed=4)[0], photo)
     settings = tmp_path / "settings.toml"
-    settings.write_text(
-        'steps = 1\nsize = 40\ncoarse_size = 16\ncoarse_steps = 1\ndevice = "cpu"\n'
-    )
+    settings.write_text('steps = 1\nsize = 40\nbase_size = 16\nrefine_steps = 1\ndevice = "cpu"\n')
     args = [
         "transfer", str(photo), "-s", *map(str, styles), "-o", str(tmp_path / "out"),
         "--config", str(settings), "--size", "32", "--layers", "gatys",
         "--style-layers", "relu1_1, relu2_1", "--content-layers", "relu2_1",
         "--layer-weights", "1,2", "--style-blend", "1,0", "--tv-weight", "0.1",
-        "--lr", "0.5", "--optimizer", "adam", "--backbone", "caffe", "--coarse-size", "0",
+        "--lr", "0.5", "--optimizer", "adam", "--backbone", "caffe", "--base-size", "0",
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     painted = Image.open(tmp_path / "out" / "photo_stylized.png")
-    assert max(painted.size) == 32  # the option beats the file's size; coarse 0 is one pass
+    assert max(painted.size) == 32  # the option beats the file's size; base 0 is one pass
 
     bad = CliRunner().invoke(app, [*args[:-2], "--layer-weights", "1,heavy"])
     assert bad.exit_code == 2 and "expected comma-separated numbers" in bad.stderr

@@ -41,7 +41,7 @@ def test_shards_cover_every_photo_exactly_once(folder: Path, tmp_path: Path, cou
 
 
 def test_a_bad_file_is_reported_by_exactly_one_shard(folder: Path, tmp_path: Path) -> None:
-    painter = StyleTransfer(synthetic_paintings(2, size=32), size=32, steps=1, coarse_size=None)
+    painter = StyleTransfer(synthetic_paintings(2, size=32), size=32, steps=1)
     out = tmp_path / "out"
     results = [paint_folder(painter, [folder], out, shard=Shard(k, 3)) for k in (1, 2, 3)]
     failures = [o.photo.name for r in results for o in r.failed]
@@ -56,7 +56,7 @@ def test_shard_option(folder: Path, tmp_path: Path) -> None:
     style = tmp_path / "style.png"
     Image.new("RGB", (32, 32), (200, 120, 40)).save(style)
     args = ["transfer", str(folder), "-s", str(style), "-o", str(tmp_path / "out"),
-            "--size", "32", "--steps", "1", "--coarse-size", "0", "--device", "cpu"]  # fmt: skip
+            "--size", "32", "--steps", "1", "--device", "cpu"]  # fmt: skip
     result = CliRunner().invoke(app, [*args, "--shard", "1/2"])
     assert result.exit_code in (0, 1), result.stderr
     bad = CliRunner().invoke(app, [*args, "--shard", "3/2"])
@@ -67,9 +67,9 @@ def test_shard_option(folder: Path, tmp_path: Path) -> None:
 
 def test_saved_targets_paint_exactly_like_the_styles(tmp_path: Path) -> None:
     photo = synthetic_paintings(1, size=48, seed=9)[0]
-    painter = StyleTransfer(synthetic_paintings(3, size=40), size=32, steps=2, coarse_size=None)
+    painter = StyleTransfer(synthetic_paintings(3, size=40), size=32, steps=2)
     path = painter.save_targets(tmp_path / "targets.safetensors")
-    again = StyleTransfer.from_targets(path, size=32, steps=2, coarse_size=None)
+    again = StyleTransfer.from_targets(path, size=32, steps=2)
     assert torch.equal(painter.run(photo).tensor, again.run(photo).tensor)
     with pytest.raises(ArtstyleError, match="computed with other layers"):
         StyleTransfer.from_targets(path, layers="gatys")
@@ -86,7 +86,7 @@ def _checkpoint_like(folder: Path) -> Path:
 def test_targets_options_share_one_style_between_shards(folder: Path, tmp_path: Path) -> None:
     style = tmp_path / "style.png"
     Image.new("RGB", (32, 32), (200, 120, 40)).save(style)
-    common = ["--size", "32", "--steps", "1", "--coarse-size", "0", "--device", "cpu"]
+    common = ["--size", "32", "--steps", "1", "--device", "cpu"]
     targets = tmp_path / "t.safetensors"
     first = CliRunner().invoke(
         app, ["transfer", str(folder / "sub"), "-s", str(style), "-o", str(tmp_path / "a"),

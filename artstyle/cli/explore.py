@@ -147,7 +147,7 @@ def curves_command(
 def progress_command(
     result: Path = typer.Argument(..., help="final image of a transfer, or its output folder"),
     losses: Path | None = typer.Option(
-        None, help="loss history CSV (default: <result stem>_losses.csv when it exists)"
+        None, help="loss history CSV (default: RESULT_losses.csv beside the result, when it exists)"
     ),
     size: int = typer.Option(320, help="longest side of the image in the GIF"),
     fps: float = typer.Option(4, help="frames per second"),

@@ -38,7 +38,7 @@ _HELP = "\n\n".join(
         "images whose Gram matrices are averaged; or your own style images with `--styles`.",
         "PHOTO may be files or folders (searched recursively; the structure is mirrored under "
         "OUT). With no PHOTO, a bundled example photo is painted. Results go to "
-        "OUT/<name>_stylized.png, so inputs are never overwritten; finished outputs are skipped, "
+        "OUT/NAME_stylized.png, so inputs are never overwritten; finished outputs are skipped, "
         "so a stopped folder run continues where it left off (`--overwrite` redoes them).",
         "Exit 0: all painted; 1: some inputs failed (the rest are done); 2: usage error.",
         "Examples:\n\n"
@@ -131,11 +131,13 @@ def transfer_command(
     ),
     steps: int | None = typer.Option(None, help=_about("steps")),
     size: int | None = typer.Option(None, help=_about("size")),
-    coarse_size: int | None = typer.Option(
+    base_size: int | None = typer.Option(
         None,
-        help=_about("coarse_size", "paint first at this size, then refine at --size (0: one pass)"),
+        help=_about(
+            "base_size", "a larger output is painted at this size, then refined (0: never)"
+        ),
     ),
-    coarse_steps: int | None = typer.Option(None, help=_about("coarse_steps")),
+    refine_steps: int | None = typer.Option(None, help=_about("refine_steps")),
     tile_size: int | None = typer.Option(None, help=_about("tile_size")),
     style_size: int | None = typer.Option(
         None,
@@ -177,7 +179,7 @@ def transfer_command(
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
         "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
-        "coarse_steps": coarse_steps, "tile_size": tile_size, "optimizer": optimizer, "lr": lr,
+        "refine_steps": refine_steps, "tile_size": tile_size, "optimizer": optimizer, "lr": lr,
         "init": init,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
         "device": device, "style_layers": _names(style_layers),
@@ -185,7 +187,7 @@ def transfer_command(
         "style_blend": _numbers(style_blend),
     }  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}
-    for name, value in (("coarse_size", coarse_size), ("style_size", style_size)):
+    for name, value in (("base_size", base_size), ("style_size", style_size)):
         if value is not None:  # 0 spells "off" on the command line; None in the settings
             overrides[name] = value or None
     from_file = read_toml(config_file) if config_file else {}

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from artstyle.config import TrainConfig
+from artstyle.config import TrainConfig, stored_train_config
 from artstyle.errors import ArtstyleError
 from artstyle.tensorfile import load, save
 
@@ -77,7 +77,7 @@ def load_network(
     name = prefix(meta, tensors) if "config" in meta else ""
     if not name or not any(k.startswith(name + ".") for k in tensors):
         raise ArtstyleError(f"{path}: {missing}")
-    config = TrainConfig.model_validate(meta["config"])
+    config = stored_train_config(meta["config"])
     net = build(config)
     load_module(net, {k: v.float() for k, v in tensors.items()}, name)
     return net, config, meta

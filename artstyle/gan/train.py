@@ -30,7 +30,7 @@ from rich.console import Console
 from torch import nn
 
 from artstyle import atomic
-from artstyle.config import TrainConfig
+from artstyle.config import TrainConfig, stored_train_config
 from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.gan import checkpoint, run_files
@@ -386,7 +386,7 @@ def train(
     if resume:
         if not ckpt.exists():
             raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
-        stored = TrainConfig.model_validate(checkpoint.load(ckpt)[1]["config"])
+        stored = stored_train_config(checkpoint.load(ckpt)[1]["config"])
         given = config.model_fields_set & RESUMABLE if config is not None else set()
         config = stored.model_copy(update={k: getattr(config, k) for k in given})
     elif ckpt.exists():

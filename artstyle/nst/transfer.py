@@ -40,7 +40,7 @@ _STYLE_CHUNK = 16
 @dataclass
 class TransferResult:
     """A painted photo with the loss history of its optimisation (one entry per step, across
-    the coarse and the full-size pass; the full-size pass starts at `history[final_start]`)."""
+    all passes; the last pass, at the output's size, starts at `history[final_start]`)."""
 
     image: Image.Image
     tensor: torch.Tensor  # (1, 3, H, W) in 0..1
@@ -191,9 +191,9 @@ class StyleTransfer:
 
         `settings` change this call only, among those the style targets do not depend on
         (`artstyle.config.PER_PHOTO`): `run(photo, steps=100, size=1024)`.
-        With a coarse pass, the photo is painted small first (cheap steps that settle the
-        large-scale layout) and the upsampled result starts the pass at full size; steps are
-        numbered across both passes.
+        An output larger than `base_size` is painted at that size first; each pass's result,
+        upsampled, starts the next at twice the size (`TransferConfig.passes`); steps are
+        numbered across the passes.
         """
         cfg = self.config.per_photo(**settings) if settings else self.config
         start = time.perf_counter()
