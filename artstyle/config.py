@@ -83,7 +83,7 @@ class TransferConfig(_Config):
         None, gt=0, description="weight of the total-variation loss (None: off)"
     )
     steps: int = Field(
-        25,
+        26,
         ge=1,
         description="loss evaluations (forward + backward passes) at `size`, or at `base_size` "
         "for a larger output",

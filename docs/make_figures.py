@@ -26,7 +26,7 @@ GALLERY_PHOTOS = ("01", "13", "23")
 #: first.
 SCALES = {
     "384 px x 40": {"size": 384, "steps": 40, "base_size": None},
-    "512 px x 25 (default)": {"size": 512, "steps": 25, "base_size": None},
+    "512 px x 26 (default)": {"size": 512, "steps": 26, "base_size": None},
     "512 px x 40": {"size": 512, "steps": 40, "base_size": None},
     "256x40 + 512x10": {"size": 512, "steps": 40, "base_size": 256, "refine_steps": 10},
     "256x40 + 512x20": {"size": 512, "steps": 40, "base_size": 256, "refine_steps": 20},

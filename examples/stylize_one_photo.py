@@ -19,10 +19,10 @@ def main() -> None:
     parser.add_argument("styles", nargs="+", help="style images: together they form the batch")
     parser.add_argument("-o", "--out", default="out/stylized.png")
     parser.add_argument("--size", type=int, help="longest side of the output (default 512)")
-    parser.add_argument("--steps", type=int, help="L-BFGS evaluations (default 25)")
+    parser.add_argument("--steps", type=int, help="L-BFGS evaluations (default 26)")
     args = parser.parse_args()
 
-    # 25 L-BFGS evaluations at 512 px (the defaults); see docs/style_transfer.md
+    # 26 L-BFGS evaluations at 512 px (the defaults); see docs/style_transfer.md
     painter = StyleTransfer(args.styles)
     settings = {k: v for k, v in (("size", args.size), ("steps", args.steps)) if v is not None}
 

@@ -154,7 +154,7 @@ def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None
         page.press("#num_styles", "Tab")  # commits the value: one "change"
         expect(page.locator("#grid img")).to_have_count(4)
         expect(page.locator("#facts")).to_contain_text("images: 409")
-        expect(page.locator("label:has(#steps) small")).to_contain_text("default 10")
+        expect(page.locator("label:has(#steps) small")).to_contain_text("default 26")
         # pick two of the four style images: leave out the 2nd and 4th
         page.locator("#grid img").nth(1).click()
         page.locator("#grid img").nth(3).click()
