@@ -188,9 +188,10 @@ CropMode = Literal["center", "patch"]
 class TrainConfig(_Config):
     """Settings of one GAN training run.
 
-    The defaults are the recommended recipe (docs/gan.md): a texture generator learning 64-px
-    patches of the paintings with Gram feature matching, flips and an EMA copy; Ast-GAN's
-    optimiser, loss and label smoothing. `train_recipe("ast-gan")` gives the seed's DCGAN.
+    The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
+    normalisation learning 64-px patches of the paintings with Gram feature matching, flips and
+    an EMA copy; Ast-GAN's optimiser, loss and label smoothing. `train_recipe("ast-gan")` gives
+    the seed's DCGAN.
     """
 
     arch: Literal["texture", "dcgan", "mlp"] = Field(
@@ -202,7 +203,9 @@ class TrainConfig(_Config):
     z_dim: int = Field(100, ge=1, description="length of the latent vector z ~ N(0, 1)")
     noise_dim: int = Field(16, ge=1, description="texture arch: local noise channels per cell")
     g_norm: Literal["pixel", "batch"] = Field(
-        "batch", description="texture arch: normalisation in G, pixelwise or BatchNorm"
+        "pixel",
+        description="texture arch: normalisation in G, pixelwise (no batch statistics, so a "
+        "sample is made as in training) or BatchNorm (v1)",
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 

@@ -102,7 +102,7 @@ class TextureGenerator(nn.Module):
         width: int = 64,
         image_size: int = 64,
         noise_dim: int = 16,
-        norm: str = "batch",
+        norm: str = "pixel",
     ) -> None:
         super().__init__()
 
