@@ -122,7 +122,9 @@ def _project_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> fl
     """This project's real loop (`StyleTransfer.run`), timed between step callbacks: one pass
     at the row's size (no base pass), so every step timed is a step at that size."""
     size = max(content.shape[-2:])
-    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu", steps=repeats + 1)
+    painter = StyleTransfer(
+        styles, style_size=None, size=size, base_size=None, device="cpu", steps=repeats + 1
+    )
     stamps: list[float] = []
     painter.run(content, lambda step, losses, image: stamps.append(time.perf_counter()))
     return _fastest_ms(stamps)
@@ -156,6 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 8, 64], help="m values")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -165,8 +169,8 @@ def main() -> None:
           f"peak (2048^2 fp32 matmul): {peak:.0f} GFLOP/s")  # fmt: skip
     print(f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13} {'artstyle ms':>12} "
           f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}")  # fmt: skip
-    for size in (256, 512, 1024):
-        for m in (1, 8, 64):
+    for size in args.sizes:
+        for m in args.counts:
             repeats = 2 if args.quick or size >= 512 else 4
             content = torch.rand(1, 3, size, size)
             styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
