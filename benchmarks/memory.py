@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -32,8 +33,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
     """Paint in this process and print what was measured as JSON."""
     import random
-
-    import torch
 
     from artstyle import StyleTransfer
     from artstyle.device import keep_freed_memory
@@ -61,7 +60,7 @@ def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
     print(json.dumps({"peak": peak, "seconds": seconds, "tile": side, "seam": seam}))
 
 
-def seam_ratio(image, rows: list[int], cols: list[int]) -> float:  # type: ignore[no-untyped-def]
+def seam_ratio(image: torch.Tensor, rows: list[int], cols: list[int]) -> float:
     """Mean |difference| of neighbouring pixels across the given border lines / across all."""
     dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(dim=(0, 1, 2))
     dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(dim=(0, 1, 3))
@@ -82,8 +81,6 @@ def main() -> None:
         size, tile, steps, save = args.child
         child(int(size), int(tile), int(steps), save or None)
         return
-
-    import torch
 
     from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE, available_memory
 

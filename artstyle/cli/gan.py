@@ -89,7 +89,8 @@ def train_command(
     config = train_recipe(recipe, **{**from_file, **overrides})
 
     # under torchrun only rank 0 speaks
-    say = console if world_from_env().is_main else Console(quiet=True)
+    main = world_from_env().is_main
+    say = console if main else Console(quiet=True)
 
     def skipped(exc: ImageReadError) -> None:
         say.print(f"[yellow]skipped[/] {exc}", highlight=False)
@@ -105,7 +106,7 @@ def train_command(
         f"done: {result.steps} iterations in {result.seconds / 60:.1f} min "
         f"(D skipped {result.skipped_d}, G skipped {result.skipped_g})"
     )
-    if world_from_env().is_main:
+    if main:
         typer.echo(result.generator_path)
 
 

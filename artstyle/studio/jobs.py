@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from artstyle import atomic
-from artstyle.config import PipelineConfig, TransferConfig, with_overrides
+from artstyle.config import PER_PHOTO, PipelineConfig, TransferConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
@@ -282,9 +282,7 @@ class Studio:
 
     def _paint(self, job: Job) -> None:
         transfer = self._transfer(job.style, job.settings)
-        per_photo = {
-            k: v for k, v in job.settings.items() if k in ("style_weight", "size", "steps")
-        }
+        per_photo = {k: v for k, v in job.settings.items() if k in PER_PHOTO}
         cfg = transfer.config.per_photo(**per_photo)
         job.steps = sum(steps for _, steps in cfg.passes())
 
