@@ -96,6 +96,12 @@ class TransferConfig(_Config):
         "at each doubling up to `size` (None: always paint at `size` from the photo)",
     )
     refine_steps: int = Field(5, ge=1, description="steps at each size above `base_size`")
+    photo_batch: int | None = Field(
+        None,
+        ge=1,
+        description="photos of one size painted together as one batch (None: as many as fit "
+        "on a GPU, one on the CPU, where a batch is no faster)",
+    )
     tile_size: int | None = Field(
         None,
         ge=0,
@@ -174,7 +180,7 @@ class PipelineConfig(TransferConfig):
 #: preservation, device, the style batch) are fixed when the targets are computed.
 PER_PHOTO = frozenset(
     {"style_weight", "content_weight", "tv_weight", "steps", "size", "base_size",
-     "refine_steps", "tile_size", "optimizer", "lr", "init"}
+     "refine_steps", "photo_batch", "tile_size", "optimizer", "lr", "init"}
 )  # fmt: skip
 
 
@@ -244,6 +250,11 @@ class TrainConfig(_Config):
         "the style layers towards the paintings' (None: off)",
     )
     gram_batch: int = Field(16, ge=1, description="samples per step the Gram loss looks at")
+    gram_scale: Literal["patch", "sample"] = Field(
+        "patch",
+        description="texture arch: the Gram loss looks at the training patches, or at extra "
+        "whole samples of the size the style stage uses (sample_size)",
+    )
 
     crop: CropMode = Field("patch", description="center crop (Ast-GAN) or random patch (B&L)")
     flip: bool = Field(True, description="random horizontal flips")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,8 +26,14 @@ import torch
 
 from artstyle import atomic
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
-from artstyle.images import IMAGE_SUFFIXES, find_images, refuse_overwrite, write_image
-from artstyle.nst.transfer import StyleTransfer
+from artstyle.images import (
+    IMAGE_SUFFIXES,
+    find_images,
+    refuse_overwrite,
+    upright_size,
+    write_image,
+)
+from artstyle.nst.transfer import StyleTransfer, TransferResult
 
 #: Added to the photo's name so that an output never has an input's name.
 OUTPUT_TAG = "_stylized"
@@ -204,32 +209,77 @@ def prepare(
 StepCallback = Callable[[Job, int, dict[str, float]], None]
 
 
-def paint_job(
+def batches(painter: StyleTransfer, jobs: Sequence[Job]) -> list[list[Job]]:
+    """The jobs in the groups painted together: photos painted at the same sizes, at most
+    `painter.photos_per_batch` of them (one at a time on the CPU), in the order of each group's
+    first photo. A photo whose header cannot be read goes alone; painting it names the problem."""
+    groups: dict[tuple, list[Job]] = {}
+    out: list[list[Job]] = []
+    for job in jobs:
+        size = upright_size(job.photo)
+        if size is None or painter.photos_per_batch(size) == 1:
+            out.append([job])
+            continue
+        key = painter.pass_shapes(size)
+        group = groups.get(key)
+        if group is None or len(group) >= painter.photos_per_batch(size):
+            group = groups[key] = []
+            out.append(group)
+        group.append(job)
+    return out
+
+
+def paint_batch(
     painter: StyleTransfer,
-    job: Job,
+    jobs: Sequence[Job],
     *,
     protect: Sequence[Path] = (),
     save_every: int = 0,
     on_step: StepCallback | None = None,
-) -> PhotoOutcome:
-    """Paint one photo to its output; any failure is returned as one line, never raised."""
-    start = time.perf_counter()
+) -> list[PhotoOutcome]:
+    """Paint photos of one size as one batch (one photo is a batch of one) to their outputs.
 
-    def step(number: int, losses: dict[str, float], image: torch.Tensor) -> None:
-        if on_step is not None:
-            on_step(job, number, losses)
-        if save_every and number % save_every == 0:
-            write_image(image, snapshot_path(job.output, number), protect=protect)
+    Any failure comes back as one line for the photo it concerns, never raised. A batch that
+    fails as a whole (a bad photo, no memory left) is painted again one photo at a time, so the
+    cause is named and the other photos are painted."""
+
+    def step(number: int, losses: list[dict[str, float]], images: torch.Tensor) -> None:
+        for index, job in enumerate(jobs):
+            if on_step is not None:
+                on_step(job, number, losses[index])
+            if save_every and number % save_every == 0:
+                path = snapshot_path(job.output, number)
+                write_image(images[index : index + 1], path, protect=protect)
 
     try:
-        result = painter.run(job.photo, step)
+        results = painter.run_batch([job.photo for job in jobs], step)
+    except Exception as exc:  # any failure: one photo must not stop the folder
+        if len(jobs) > 1:
+            return [
+                outcome
+                for job in jobs
+                for outcome in paint_batch(
+                    painter, [job], protect=protect, save_every=save_every, on_step=on_step
+                )
+            ]
+        return [PhotoOutcome(jobs[0].photo, error=_message(jobs[0].photo, exc))]
+    return [
+        _keep(job, result, protect, save_every, len(jobs)) for job, result in zip(jobs, results)
+    ]
+
+
+def _keep(
+    job: Job, result: TransferResult, protect: Sequence[Path], save_every: int, share: int
+) -> PhotoOutcome:
+    """Write one painted photo (and its losses with `save_every`); its share of the batch's
+    time is its time."""
+    try:
         write_image(result.image, job.output, protect=protect)
         if save_every:
             write_losses(losses_path(job.output), result.history)
-    except Exception as exc:  # any failure: one photo must not stop the folder
-        message = str(exc) if isinstance(exc, ArtstyleError) else _unexpected(job.photo, exc)
-        return PhotoOutcome(job.photo, error=message)
-    return PhotoOutcome(job.photo, job.output, time.perf_counter() - start, result.losses)
+    except Exception as exc:  # an unwritable output costs this photo only
+        return PhotoOutcome(job.photo, error=_message(job.photo, exc))
+    return PhotoOutcome(job.photo, job.output, result.seconds / share, result.losses)
 
 
 def paint_folder(
@@ -243,18 +293,23 @@ def paint_folder(
     on_step: StepCallback | None = None,
     on_photo: Callable[[PhotoOutcome], None] | None = None,
 ) -> FolderResult:
-    """Paint photos and folders of photos into `out` (see the module notes); resumable, and
-    shardable across machines (`shard`)."""
+    """Paint photos and folders of photos into `out` (see the module notes); resumable,
+    shardable across machines (`shard`), and in batches of equal-sized photos on a GPU."""
     work = prepare(inputs, out, overwrite=overwrite, shard=shard)
     outcomes = list(work.failed)
-    for job in work.pending:
-        outcome = paint_job(
-            painter, job, protect=work.protect, save_every=save_every, on_step=on_step
-        )
-        outcomes.append(outcome)
-        if on_photo is not None:
-            on_photo(outcome)
+    for group in batches(painter, work.pending):
+        for outcome in paint_batch(
+            painter, group, protect=work.protect, save_every=save_every, on_step=on_step
+        ):
+            outcomes.append(outcome)
+            if on_photo is not None:
+                on_photo(outcome)
     return FolderResult(outcomes, work.done)
+
+
+def _message(photo: Path, exc: Exception) -> str:
+    """One line for a failure: the library's own message, or the unexpected error's first."""
+    return str(exc) if isinstance(exc, ArtstyleError) else _unexpected(photo, exc)
 
 
 def _unexpected(photo: Path, exc: Exception) -> str:

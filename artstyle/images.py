@@ -77,6 +77,18 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
         raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
 
 
+def upright_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) of the image at `path` as `read_image` returns it, from its header alone;
+    None when the header cannot be read (`read_image` says why)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            turned = img.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF orientation: a quarter turn
+    except Exception:  # any unreadable header: the reader names the problem later
+        return None
+    return (height, width) if turned else (width, height)
+
+
 def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
     try:
@@ -176,9 +188,15 @@ def to_pil(tensor: torch.Tensor) -> Image.Image:
 def resize_longest(img: Image.Image, size: int, min_side: int = 1) -> Image.Image:
     """Resize so the longest side is `size` pixels, keeping the aspect ratio; a very long strip
     is made larger instead, so that its short side is at least `min_side`."""
-    scale = max(size / max(img.size), min_side / min(img.size))
-    new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    new = fit_longest(img.size, size, min_side)
     return img if new == img.size else img.resize(new, Image.Resampling.LANCZOS)
+
+
+def fit_longest(size: tuple[int, int], longest: int, min_side: int = 1) -> tuple[int, int]:
+    """The (width, height) `resize_longest` gives an image of `size`."""
+    width, height = size
+    scale = max(longest / max(size), min_side / min(size))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def find_images(paths: Iterable[str | Path]) -> list[Path]:

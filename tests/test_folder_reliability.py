@@ -63,14 +63,14 @@ def test_any_shape_is_painted(folder: Path, style: Path, tmp_path: Path) -> None
 def test_an_unexpected_crash_fails_one_photo_only(
     folder: Path, style: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = StyleTransfer.run
+    original = StyleTransfer.run_batch
 
-    def crash_on_b(self: StyleTransfer, photo: object, callback: object = None) -> object:
-        if str(photo).endswith("b.png"):
+    def crash_on_b(self: StyleTransfer, photos: list[object], callback: object = None) -> object:
+        if any(str(photo).endswith("b.png") for photo in photos):
             raise RuntimeError("something deep inside torch\nwith a second line")
-        return original(self, photo, callback)  # type: ignore[arg-type]
+        return original(self, photos, callback)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(StyleTransfer, "run", crash_on_b)
+    monkeypatch.setattr(StyleTransfer, "run_batch", crash_on_b)
     code, stderr = _run(folder, "-s", style, "-o", tmp_path / "out", *FAST)
     assert code == 1
     assert "b.png: RuntimeError: something deep inside torch" in stderr

@@ -54,7 +54,7 @@ def test_batch_loss_and_gradient_equal_naive(net: VGGFeatures, m: int, blended: 
         )
     x1 = torch.rand(1, 3, 32, 36, generator=g, requires_grad=True)
     x2 = x1.detach().clone().requires_grad_(True)
-    ours = style_loss(net(x1), targets, UNIT)
+    (ours,) = style_loss(net(x1), targets, UNIT)  # one image, one loss
     naive = _naive_style_loss(net(x2), style_features, blend)
     ours.backward()
     naive.backward()
@@ -114,9 +114,28 @@ def test_empty_or_zero_weight_batch_is_refused() -> None:
 
 def test_content_and_tv_losses() -> None:
     f = torch.rand(1, 8, 5, 5)
-    assert content_loss(f, f) == 0
-    assert content_loss(f + 2.0, f, unit=2.0) == pytest.approx(1.0)
-    assert tv_loss(torch.full((1, 3, 8, 8), 0.3)) == 0
+    assert float(content_loss(f, f)) == 0
+    assert float(content_loss(f + 2.0, f, unit=2.0)) == pytest.approx(1.0)
+    assert float(tv_loss(torch.full((1, 3, 8, 8), 0.3))) == 0
     stripes = torch.zeros(1, 3, 8, 8)
     stripes[..., ::2] = 1.0
-    assert tv_loss(stripes) == pytest.approx(1.0)
+    assert float(tv_loss(stripes)) == pytest.approx(1.0)
+
+
+def test_losses_of_a_batch_are_each_images_own(net: VGGFeatures) -> None:
+    """Photos painted as one batch are separate problems: each image's losses are what it
+    would have alone, whatever its neighbours are."""
+    images, photos = torch.rand(3, 3, 32, 32), torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        targets = gram_targets([(net(torch.rand(2, 3, 32, 32)), torch.ones(2))], [1.0] * 5, UNIT)
+        batch, alone = net(images), [net(images[i : i + 1]) for i in range(3)]
+        content = net(photos)
+        for i in range(3):
+            torch.testing.assert_close(
+                style_loss(batch, targets, UNIT)[i], style_loss(alone[i], targets, UNIT)[0]
+            )
+            torch.testing.assert_close(
+                content_loss(batch[-1], content[-1], UNIT)[i],
+                content_loss(alone[i][-1], content[-1][i : i + 1], UNIT)[0],
+            )
+            torch.testing.assert_close(tv_loss(images)[i], tv_loss(images[i : i + 1])[0])

@@ -95,7 +95,7 @@ def test_interrupted_folder_run_leaves_no_partial_output(
     from artstyle.nst import transfer
 
     calls = {"n": 0}
-    original = transfer.StyleTransfer.run
+    original = transfer.StyleTransfer.run_batch
 
     def stop_during_second_photo(self: transfer.StyleTransfer, *a: object, **k: object) -> object:
         calls["n"] += 1
@@ -103,7 +103,7 @@ def test_interrupted_folder_run_leaves_no_partial_output(
             raise KeyboardInterrupt
         return original(self, *a, **k)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(transfer.StyleTransfer, "run", stop_during_second_photo)
+    monkeypatch.setattr(transfer.StyleTransfer, "run_batch", stop_during_second_photo)
     out = tmp_path / "out"
     code, _, stderr = _transfer(photos, "-o", out, *FAST)
     assert code == 130 and "run again to continue" in stderr

@@ -24,7 +24,15 @@ from typer.core import TyperCommand
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
 from artstyle.config import PipelineConfig, read_toml
 from artstyle.errors import ArtstyleError
-from artstyle.folder import Job, PhotoOutcome, Shard, StepCallback, paint_job, prepare
+from artstyle.folder import (
+    Job,
+    PhotoOutcome,
+    Shard,
+    StepCallback,
+    batches,
+    paint_batch,
+    prepare,
+)
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.pipeline import StylePipeline, example_photo
@@ -138,6 +146,7 @@ def transfer_command(
         ),
     ),
     refine_steps: int | None = typer.Option(None, help=_about("refine_steps")),
+    photo_batch: int | None = typer.Option(None, help=_about("photo_batch")),
     tile_size: int | None = typer.Option(None, help=_about("tile_size")),
     style_size: int | None = typer.Option(
         None,
@@ -179,8 +188,8 @@ def transfer_command(
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
         "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
-        "refine_steps": refine_steps, "tile_size": tile_size, "optimizer": optimizer, "lr": lr,
-        "init": init,
+        "refine_steps": refine_steps, "photo_batch": photo_batch, "tile_size": tile_size,
+        "optimizer": optimizer, "lr": lr, "init": init,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
         "device": device, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
@@ -226,22 +235,22 @@ def transfer_command(
         with _progress() as progress:
             overall = progress.add_task("photos", total=len(work.pending), losses="")
             total = sum(steps for _, steps in painter.config.passes())
-            for job in work.pending:
-                task = progress.add_task(job.photo.name, total=total, losses="")
-                outcome = paint_job(
+            for group in batches(painter, work.pending):
+                task = progress.add_task(_names_of(group), total=total, losses="")
+                for outcome in paint_batch(
                     painter,
-                    job,
+                    group,
                     protect=work.protect,
                     save_every=save_every,
-                    on_step=_show_step(progress, task),
-                )
+                    on_step=_show_step(progress, task, group[0]),
+                ):
+                    if outcome.error:
+                        error_line(outcome.error)
+                    else:
+                        typer.echo(str(outcome.output))
+                    outcomes.append(outcome)
+                    progress.advance(overall)
                 progress.remove_task(task)
-                if outcome.error:
-                    error_line(outcome.error)
-                else:
-                    typer.echo(str(outcome.output))
-                outcomes.append(outcome)
-                progress.advance(overall)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished outputs are kept; run again to continue")
         raise typer.Exit(130) from None
@@ -250,12 +259,19 @@ def transfer_command(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _show_step(progress: Progress, task: TaskID) -> StepCallback:
-    """A step callback that moves the photo's progress bar and shows its losses."""
+def _names_of(group: list[Job]) -> str:
+    """The progress line's name of a batch: its first photo, and how many more."""
+    more = f" + {len(group) - 1} more" if len(group) > 1 else ""
+    return escape(group[0].photo.name + more)
+
+
+def _show_step(progress: Progress, task: TaskID, shown: Job) -> StepCallback:
+    """A step callback that moves the batch's progress bar and shows one photo's losses."""
 
     def show(job: Job, step: int, losses: dict[str, float]) -> None:
-        text = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
-        progress.update(task, completed=step, losses=text)
+        if job is shown:
+            text = f"content {losses['content']:.3g}  style {losses['style']:.3g}"
+            progress.update(task, completed=step, losses=text)
 
     return show
 

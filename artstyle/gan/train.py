@@ -226,7 +226,7 @@ class Run:
         # (3) optionally pull the batch's mean Gram matrices towards the paintings'
         total_g, gram_error = loss_g, float("nan")
         if self.gram is not None and cfg.gram_weight and not skip_g:
-            loss_gram, gram_error = self.gram.loss(fake[: max(1, cfg.gram_batch // world.size)])
+            loss_gram, gram_error = self.gram.loss(self._gram_samples(fake))
             total_g = loss_g + cfg.gram_weight * loss_gram
         if not skip_g:
             self.opt_g.zero_grad(set_to_none=True)
@@ -246,6 +246,19 @@ class Run:
             "real_label": label,
             "gram_error": gram_error,
         }
+
+    def _gram_samples(self, fake: torch.Tensor) -> torch.Tensor:
+        """What the Gram loss looks at: this rank's share of `gram_batch` training patches, or
+        as many fresh samples at the size the style stage uses (`gram_scale = "sample"`).
+
+        The extra samples go through the bare generator: its gradient joins the adversarial one
+        in the same backward pass, so DDP still averages the sum once."""
+        n = max(1, self.config.gram_batch // self.world.size)
+        if self.config.gram_scale == "patch" or not isinstance(self.g_net, TextureGenerator):
+            return fake[:n]
+        z = torch.randn(n, self.config.z_dim, device=self.device)
+        noise = self.g_net.make_noise(n, self.config.sample_size).to(self.device)
+        return self.g_net(z, noise)
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -19,21 +19,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from artstyle.backbone import gram
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
-    """MSE between the output's and the photo's features, in units of the 0..1 input."""
-    return F.mse_loss(features, target) / unit**2
+    """MSE between each output's and its photo's features, in units of the 0..1 input: (B,)."""
+    return (features - target).pow(2).flatten(1).mean(1) / unit**2
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between neighbouring pixels (smooths high-frequency noise)."""
-    return (image[..., 1:, :] - image[..., :-1, :]).abs().mean() + (
-        image[..., :, 1:] - image[..., :, :-1]
-    ).abs().mean()
+    """Mean absolute difference between neighbouring pixels, per image (B,): smooths noise."""
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().flatten(1).mean(1)
+    return dy + (image[..., :, 1:] - image[..., :, :-1]).abs().flatten(1).mean(1)
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,10 @@ def gram_targets(
 def style_loss(
     features: Sequence[torch.Tensor], targets: Sequence[GramTarget], unit: float = 1.0
 ) -> torch.Tensor:
-    """The seed's batch style loss, summed over layers with their weights (one Gram per layer)."""
-    loss = features[0].new_zeros(())
+    """The seed's batch style loss of each image (B,), summed over layers with their weights
+    (one Gram per layer and image)."""
+    loss = features[0].new_zeros(features[0].shape[0])
     for f, target in zip(features, targets, strict=True):
-        loss = loss + target.weight * (F.mse_loss(gram(f, unit)[0], target.mean) + target.spread)
+        mse = (gram(f, unit) - target.mean).pow(2).mean(dim=(1, 2))
+        loss = loss + target.weight * (mse + target.spread)
     return loss

@@ -3,13 +3,16 @@
 A "step" is one evaluation of the loss and its gradient (one forward and backward pass), for both
 optimisers, so that `steps` means the same cost whichever is used. L-BFGS's line search may try
 points worse than the last one, so the result is the lowest-loss image evaluated, not the last.
+
+The images of a batch (N, 3, H, W) are independent problems optimised as one: the loss terms are
+per image (shape (N,)), their sum is minimised, and each image keeps its own best and history.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -19,7 +22,11 @@ Optimizer = Literal["lbfgs", "adam"]
 #: Called after each step with (step starting at 1, losses, current image (1, 3, H, W) in 0..1).
 Callback = Callable[[int, dict[str, float], torch.Tensor], None]
 
-#: Maps the image being optimised to named loss terms; "total" is the one minimised.
+#: The same for a batch: (step, each image's losses, current images (N, 3, H, W) in 0..1).
+BatchCallback = Callable[[int, list[dict[str, float]], torch.Tensor], None]
+
+#: Maps the images being optimised to named loss terms, one value per image (shape (N,), or a
+#: scalar for one image); "total" is the one minimised.
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 DEFAULT_LR: dict[str, float] = {"lbfgs": 1.0, "adam": 0.02}
@@ -31,11 +38,29 @@ class _Done(Exception):
 
 @dataclass
 class _Best:
-    """The lowest-loss image seen so far and the loss history."""
+    """The lowest-loss version of each image seen so far, and each image's loss history."""
 
-    loss: float = float("inf")
-    image: torch.Tensor | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
+    image: torch.Tensor
+    loss: list[float]
+    history: list[list[dict[str, float]]]
+
+    @classmethod
+    def of(cls, image: torch.Tensor) -> _Best:
+        n = image.shape[0]
+        return cls(image.detach().clone(), [float("inf")] * n, [[] for _ in range(n)])
+
+    def record(self, image: torch.Tensor, rows: list[dict[str, float]]) -> None:
+        for i, values in enumerate(rows):
+            self.history[i].append(values)
+            if values["total"] < self.loss[i]:
+                self.loss[i] = values["total"]
+                self.image[i] = image[i].detach()
+
+
+def _rows(losses: dict[str, torch.Tensor], n: int) -> list[dict[str, float]]:
+    """Per-image loss values as floats, from terms of shape (N,) or scalars (N = 1)."""
+    columns = {k: v.detach().reshape(-1).tolist() for k, v in losses.items()}
+    return [{k: values[i] for k, values in columns.items()} for i in range(n)]
 
 
 def optimize(
@@ -45,29 +70,32 @@ def optimize(
     steps: int,
     optimizer: Optimizer = "lbfgs",
     lr: float | None = None,
-    callback: Callback | None = None,
+    callback: BatchCallback | None = None,
     view: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
     history_size: int = 50,
-) -> tuple[torch.Tensor, list[dict[str, float]]]:
-    """Minimise `loss_fn` from `init` for `steps` evaluations; return (best image, history).
+) -> tuple[torch.Tensor, list[list[dict[str, float]]]]:
+    """Minimise `loss_fn` from `init` (N, 3, H, W) for `steps` evaluations; return each image's
+    best version (N, 3, H, W) and its loss history.
 
-    `view` turns the optimised tensor into the picture the callback sees (e.g. colour restored);
-    `history_size` is L-BFGS's (each pair costs 2 copies of the image).
+    `view` turns the optimised tensor into the pictures the callback sees (e.g. colour restored);
+    `history_size` is L-BFGS's (each pair costs 2 copies of the batch).
     """
     image = init.detach().clone().contiguous().requires_grad_(True)  # NCHW: L-BFGS needs it
-    best = _Best()
+    best = _Best.of(image)
     lr = DEFAULT_LR[optimizer] if lr is None else lr
+    done = 0
 
     def evaluate() -> torch.Tensor:
+        nonlocal done
         losses = loss_fn(image)
-        losses["total"].backward()
-        values = {k: float(v.detach()) for k, v in losses.items()}
-        best.history.append(values)
-        if values["total"] < best.loss:
-            best.loss, best.image = values["total"], image.detach().clone()
+        total = losses["total"].sum()
+        total.backward()
+        done += 1
+        rows = _rows(losses, image.shape[0])
+        best.record(image, rows)
         if callback is not None:
-            callback(len(best.history), values, view(image.detach().clamp(0, 1)))
-        return losses["total"]
+            callback(done, rows, view(image.detach().clamp(0, 1)))
+        return total
 
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
@@ -82,7 +110,7 @@ def optimize(
         )
 
         def closure() -> torch.Tensor:
-            if len(best.history) >= steps:
+            if done >= steps:
                 raise _Done
             opt.zero_grad(set_to_none=False)
             return evaluate()
@@ -99,5 +127,4 @@ def optimize(
                 image.clamp_(0, 1)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}: use lbfgs or adam")
-    assert best.image is not None
     return best.image.clamp_(0, 1), best.history

@@ -72,6 +72,14 @@ def tile_side(height: int, width: int, tile_size: int | None, device: torch.devi
     return tile_size if max(height, width) > tile_size else None
 
 
+def photos_that_fit(pixels: int, device: torch.device) -> int:
+    """Photos of `pixels` whose evaluations fit the whole-image share of a GPU's free memory as
+    one batch (at least one); one on the CPU, where a single photo already uses every core."""
+    if device.type != "cuda":
+        return 1
+    return max(1, int(WHOLE_SHARE * available_memory(device) // (pixels * BYTES_PER_PIXEL)))
+
+
 def lbfgs_history(pixels: int, device: torch.device, most: int = 50) -> int:
     """L-BFGS history pairs that fit `HISTORY_SHARE` of the free memory (2 x 3 x 4 bytes per
     pixel each), between 3 and `most`: 50 at 512 px, fewer for very large outputs."""
@@ -135,7 +143,8 @@ def layer_strides(net: VGGFeatures) -> list[int]:
 class TiledObjective:
     """The style-transfer loss of a whole image, evaluated tile by tile (see the module's doc).
 
-    Called like the whole-image objective, image -> {"total", "content", "style"}, where "total"
+    Called like the whole-image objective, one image (1, 3, H, W) -> {"total", "content",
+    "style"} (each of shape (1,)), where "total"
     carries the exact gradient of the whole image's loss (`total.backward()` fills `image.grad`).
     """
 
@@ -232,4 +241,5 @@ class TiledObjective:
         value = content_weight * content + style_weight * style
         # a scalar whose value is the loss and whose gradient with respect to `image` is `grad`
         total = value + (image * grad).sum() - (image.detach() * grad).sum()
-        return {"total": total, "content": content, "style": style}
+        terms = {"total": total, "content": content, "style": style}
+        return {k: v.reshape(1) for k, v in terms.items()}  # one image, one value each

@@ -22,11 +22,18 @@ from artstyle.backbone import PRESETS, VGGFeatures
 from artstyle.config import PER_PHOTO, TransferConfig, with_overrides
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
-from artstyle.images import ImageSource, load_image, resize_longest, to_pil, to_tensor
+from artstyle.images import (
+    ImageSource,
+    fit_longest,
+    load_image,
+    resize_longest,
+    to_pil,
+    to_tensor,
+)
 from artstyle.nst import tiles
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import GramTarget, content_loss, gram_targets, style_loss, tv_loss
-from artstyle.nst.optimize import Callback, LossFn, optimize
+from artstyle.nst.optimize import BatchCallback, Callback, LossFn, optimize
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
 
@@ -195,28 +202,67 @@ class StyleTransfer:
         upsampled, starts the next at twice the size (`TransferConfig.passes`); steps are
         numbered across the passes.
         """
+        each = None if callback is None else _first_only(callback)
+        return self.run_batch([photo], each, **settings)[0]
+
+    def run_batch(
+        self,
+        photos: Sequence[ImageSource],
+        callback: BatchCallback | None = None,
+        **settings: Any,
+    ) -> list[TransferResult]:
+        """Paint several photos as one batch: each is its own problem (its own losses, best
+        image and history), but every step evaluates them all in one pass, which keeps a GPU
+        busy (`photos_per_batch` says how many fit). They must share their size at every pass
+        (`pass_shapes`); `callback(step, losses of each, images)` is called after every step.
+        Each result's `seconds` is the whole batch's.
+        """
         cfg = self.config.per_photo(**settings) if settings else self.config
         start = time.perf_counter()
-        photo_image = load_image(photo)
-        image: torch.Tensor | None = None
-        history: list[dict[str, float]] = []
+        images = [load_image(photo) for photo in photos]
+        if len({self.pass_shapes(img.size, cfg) for img in images}) != 1:
+            raise ArtstyleError(
+                "photos painted as one batch must have the same size at every pass; "
+                "paint them one by one (or group them with `pass_shapes`)"
+            )
+        painted: torch.Tensor | None = None
+        histories: list[list[dict[str, float]]] = [[] for _ in images]
         final_start = 0
         for size, steps in cfg.passes():
-            original = self._at_size(photo_image, size)
-            if image is not None:
-                image = F.interpolate(image, size=original.shape[-2:], mode="bicubic")
-            final_start = len(history)
-            image, pass_history = self._paint(cfg, original, image, steps, callback, final_start)
-            history += pass_history
-        assert image is not None
-        final = self._view(image, original)
-        return TransferResult(
-            image=to_pil(final),
-            tensor=final.cpu(),
-            history=history,
-            final_start=final_start,
-            seconds=time.perf_counter() - start,
-        )
+            original = torch.cat([self._at_size(img, size) for img in images])
+            if painted is not None:
+                painted = F.interpolate(painted, size=original.shape[-2:], mode="bicubic")
+            final_start = len(histories[0])
+            painted, pass_histories = self._paint(
+                cfg, original, painted, steps, callback, final_start
+            )
+            for history, more in zip(histories, pass_histories, strict=True):
+                history += more
+        assert painted is not None
+        final = self._view(painted, original).cpu()
+        seconds = time.perf_counter() - start
+        return [
+            TransferResult(to_pil(final[i : i + 1]), final[i : i + 1], h, final_start, seconds)
+            for i, h in enumerate(histories)
+        ]
+
+    def pass_shapes(self, size: tuple[int, int], cfg: TransferConfig | None = None) -> tuple:
+        """The (width, height) a photo of `size` is painted at in each pass: photos with equal
+        shapes can be painted as one batch."""
+        cfg = cfg or self.config
+        return tuple(fit_longest(size, side, self.net.min_side) for side, _ in cfg.passes())
+
+    def photos_per_batch(self, size: tuple[int, int], cfg: TransferConfig | None = None) -> int:
+        """How many photos of `size` to paint as one batch: `photo_batch` if set, else as many
+        as fit the memory on a GPU and one on the CPU (all of its cores already work on one
+        photo, so a batch is no faster there), and one for an output painted in tiles."""
+        cfg = cfg or self.config
+        width, height = self.pass_shapes(size, cfg)[-1]
+        if tiles.tile_side(height, width, cfg.tile_size, self.device) is not None:
+            return 1
+        if cfg.photo_batch is not None:
+            return cfg.photo_batch
+        return tiles.photos_that_fit(height * width, self.device)
 
     def _paint(
         self,
@@ -224,22 +270,24 @@ class StyleTransfer:
         original: torch.Tensor,
         init: torch.Tensor | None,
         steps: int,
-        callback: Callback | None,
+        callback: BatchCallback | None,
         offset: int,
-    ) -> tuple[torch.Tensor, list[dict[str, float]]]:
-        """One optimisation pass at the size of `original` (from `init`, or the config's init),
-        in tiles when the whole image would not fit in memory (`nst.tiles`)."""
+    ) -> tuple[torch.Tensor, list[list[dict[str, float]]]]:
+        """One optimisation pass at the size of `original` (N photos; from `init`, or the
+        config's init), in tiles when a single image would not fit in memory (`nst.tiles`)."""
         content = self._content(original)
         start = self._init(cfg, content) if init is None else init.clamp(0, 1)
-        height, width = original.shape[-2:]
+        count, _, height, width = original.shape
         side = tiles.tile_side(height, width, cfg.tile_size, self.device)
+        if side is not None and count > 1:
+            raise ArtstyleError("an output painted in tiles is painted alone, not in a batch")
         objective = (
             self._objective(cfg, content)
             if side is None
             else self._tiled_objective(cfg, content, side)
         )
 
-        def report(step: int, values: dict[str, float], image: torch.Tensor) -> None:
+        def report(step: int, values: list[dict[str, float]], image: torch.Tensor) -> None:
             if callback is not None:
                 callback(offset + step, values, image)
 
@@ -249,7 +297,7 @@ class StyleTransfer:
             steps=steps,
             optimizer=cfg.optimizer,
             lr=cfg.lr,
-            history_size=tiles.lbfgs_history(height * width, self.device),
+            history_size=tiles.lbfgs_history(count * height * width, self.device),
             callback=report,
             view=lambda image: self._view(image, original),
         )
@@ -264,7 +312,8 @@ class StyleTransfer:
         )
 
     def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
-        """The loss terms of an image as a painting of `content` (a photo at the pass's size)."""
+        """The loss terms of each image as a painting of its photo in `content` (photos at the
+        pass's size), one value per image."""
         unit, split = self.net.unit, self._num_style_layers
         with torch.no_grad():
             content_targets = self.net(content)[split:]
@@ -273,7 +322,7 @@ class StyleTransfer:
             features = self.net(image)
             c = sum(
                 (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
-                start=image.new_zeros(()),
+                start=image.new_zeros(image.shape[0]),
             )
             s = style_loss(features[:split], self.targets, unit)
             terms = {"content": c, "style": s}
@@ -302,7 +351,7 @@ class StyleTransfer:
         content = self._content(original)
         with torch.no_grad():
             terms = self._objective(self.config, content)(self._content(image))
-        return {k: float(v) for k, v in terms.items()}
+        return {k: float(v.sum()) for k, v in terms.items()}
 
     def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         """The picture shown for optimised `image`: its own colours, or the photo's restored."""
@@ -319,3 +368,12 @@ class StyleTransfer:
     ) -> Image.Image:
         """Paint one photo and return the picture (`settings` as for `run`)."""
         return self.run(photo, callback, **settings).image
+
+
+def _first_only(callback: Callback) -> BatchCallback:
+    """A one-photo callback as a batch callback (for a batch of one)."""
+
+    def each(step: int, losses: list[dict[str, float]], images: torch.Tensor) -> None:
+        callback(step, losses[0], images)
+
+    return each
