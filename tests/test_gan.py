@@ -179,6 +179,42 @@ def test_interrupted_then_resumed_equals_uninterrupted(
     assert len(rows) == 1 + 4  # header + every step exactly once
 
 
+def test_retune_goes_on_with_new_learning_settings(paintings: Path, tmp_path: Path) -> None:
+    """A fine-tune: the run goes on from its networks with other learning settings, which the
+    checkpoint and the card record; without --retune they are ignored; the architecture stays."""
+    cfg = TrainConfig(**TINY, epochs=1, arch="texture", crop="patch", gram_weight=1.0)
+    run_dir = tmp_path / "run"
+    training.train(paintings, run_dir, cfg, progress=False)
+    later = TrainConfig(epochs=2, lr_g=1e-4)
+    training.train(paintings, run_dir, later, resume=True, progress=False)
+    meta = checkpoint.load(run_dir / run_files.CHECKPOINT)[1]
+    assert meta["config"]["lr_g"] == 2e-4 and meta["retunes"] == []  # only epochs applied
+
+    fine = TrainConfig(epochs=3, gram_scale="sample", gram_weight=2.0, lr_g=1e-4, gram_batch=2)
+    run = training.train(paintings, run_dir, fine, resume=True, retune=True, progress=False)
+    meta = checkpoint.load(run_dir / run_files.CHECKPOINT)[1]
+    assert meta["step"] == 3 * 2
+    settings = {"gram_scale": "sample", "gram_weight": 2.0, "lr_g": 1e-4, "gram_batch": 2}
+    assert meta["retunes"] == [{"epoch": 2, "settings": settings}]
+    assert {k: meta["config"][k] for k in settings} == settings
+    card = StyleGenerator.from_pretrained(run.generator_path, device="cpu").card
+    assert card["retunes"] == meta["retunes"]
+
+    with pytest.raises(ArtstyleError, match="width: a resumed run keeps its networks"):
+        training.train(
+            paintings, run_dir, TrainConfig(epochs=4, width=8), resume=True, retune=True
+        )
+
+
+def test_gram_loss_on_whole_samples_sees_the_style_stages_size(paintings: Path) -> None:
+    cfg = TrainConfig(**TINY, arch="texture", crop="patch", gram_batch=3, gram_scale="sample")
+    run = _run(cfg, paintings)
+    seen = run._gram_samples(torch.zeros(8, 3, 64, 64))
+    assert seen.shape == (3, 3, cfg.sample_size, cfg.sample_size) and cfg.sample_size == 128
+    patch_run = _run(cfg.model_copy(update={"gram_scale": "patch"}), paintings)
+    assert patch_run._gram_samples(torch.zeros(8, 3, 64, 64)).shape == (3, 3, 64, 64)
+
+
 def test_existing_run_is_not_overwritten(paintings: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(**TINY, epochs=1)
     training.train(paintings, tmp_path / "run", cfg, progress=False)

@@ -62,6 +62,7 @@ def train_command(
     g_norm: str | None = typer.Option(None, help=_about("g_norm")),
     ema: float | None = typer.Option(None, help=_about("ema")),
     gram_weight: float | None = typer.Option(None, help=_about("gram_weight")),
+    gram_scale: str | None = typer.Option(None, help=_about("gram_scale")),
     g_threshold: float | None = typer.Option(None, help="skip G's update while its loss < this"),
     d_threshold: float | None = typer.Option(None, help="skip D's update while its loss < this"),
     sample_every: int | None = typer.Option(None, help=_about("sample_every")),
@@ -71,13 +72,19 @@ def train_command(
     device: str | None = typer.Option(None, help=_about("device", "auto, cpu or cuda")),
     sync_bn: bool | None = typer.Option(None, "--sync-bn/--no-sync-bn", help=_about("sync_bn")),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
+    retune: bool = typer.Option(
+        False,
+        "--retune",
+        help="with --resume: go on with the learning settings given here (a fine-tune; the "
+        "architecture stays), recorded in the checkpoint and the card",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="live progress bar"),
 ) -> None:
     given: dict[str, Any] = {
         "epochs": epochs, "batch_size": batch_size, "lr_d": lr_d, "loss": loss,
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
         "image_size": image_size, "arch": arch, "g_norm": g_norm, "ema": ema,
-        "gram_weight": gram_weight,
+        "gram_weight": gram_weight, "gram_scale": gram_scale,
         "g_threshold": g_threshold, "d_threshold": d_threshold, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
         "device": device, "sync_bn": sync_bn,
@@ -97,7 +104,14 @@ def train_command(
 
     try:
         result = train(
-            data, out, config, resume=resume, console=say, on_skip=skipped, progress=progress
+            data,
+            out,
+            config,
+            resume=resume,
+            retune=retune,
+            console=say,
+            on_skip=skipped,
+            progress=progress,
         )
     except TrainingInterrupted as exc:
         say.print(f"[yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)

@@ -57,6 +57,10 @@ from artstyle.images import image_grid, signed_to_unit, write_image
 RESUMABLE = frozenset(
     {"epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn"}
 )
+#: Settings no retune may change: they shape the networks and the data they learn from.
+ARCHITECTURE = frozenset(
+    {"arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "d_slope", "crop"}
+)
 
 
 class TrainingInterrupted(ArtstyleError):
@@ -158,6 +162,8 @@ class Run:
         self.seconds = 0.0
         self.skipped_d = 0
         self.skipped_g = 0
+        #: learning settings changed on resume (`retune`): [{"epoch": E, "settings": {...}}]
+        self.retunes: list[dict[str, Any]] = []
 
     # one iteration: the whole training step, top to bottom
     def train_step(self, index: torch.Tensor) -> dict[str, float]:
@@ -307,6 +313,7 @@ class Run:
             "skipped_d": self.skipped_d,
             "skipped_g": self.skipped_g,
             "images": len(self.data),
+            "retunes": self.retunes,
         }
         path = self.run_dir / run_files.CHECKPOINT
         checkpoint.save(path, tensors, meta)
@@ -329,6 +336,7 @@ class Run:
             torch.cuda.set_rng_state(tensors["rng_cuda"], self.device)
         for key in ("step", "epoch", "iteration", "seconds", "skipped_d", "skipped_g"):
             setattr(self, key, meta[key])
+        self.retunes = meta.get("retunes", [])
         if meta["images"] != len(self.data):
             raise ArtstyleError(
                 f"{path}: the run was trained on {meta['images']} images but the folder now "
@@ -381,6 +389,7 @@ def train(
     config: TrainConfig | None = None,
     *,
     resume: bool = False,
+    retune: bool = False,
     console: Console | None = None,
     on_skip: Callable[[ImageReadError], None] | None = None,
     progress: bool = True,
@@ -389,7 +398,9 @@ def train(
     """Train a GAN on the images under `data_dir`, writing everything to `run_dir`.
 
     With `resume=True` the run continues from `run_dir/checkpoint.safetensors` with the settings
-    stored there; of `config` only the explicitly set `RESUMABLE` fields apply. Without it, a
+    stored there; of `config` only the explicitly set `RESUMABLE` fields apply, or with
+    `retune=True` every explicitly set field but the `ARCHITECTURE` (a fine-tune: the run goes
+    on with other learning settings, recorded in its checkpoint and card). Without `resume`, a
     `run_dir` that already holds a checkpoint is refused, so no earlier run is overwritten.
     `observers` watch the loop beside the built-in ones, on every rank.
     """
@@ -400,8 +411,8 @@ def train(
         if not ckpt.exists():
             raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
         stored = stored_train_config(checkpoint.load(ckpt)[1]["config"])
-        given = config.model_fields_set & RESUMABLE if config is not None else set()
-        config = stored.model_copy(update={k: getattr(config, k) for k in given})
+        changed = _changes(stored, config, retune)
+        config = TrainConfig.model_validate({**stored.model_dump(), **changed})
     elif ckpt.exists():
         raise ArtstyleError(
             f"{run_dir}: already holds a training run; use --resume to continue it "
@@ -418,6 +429,9 @@ def train(
             console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
         if resume:
             run.load_checkpoint(ckpt)
+            learning = {k: v for k, v in changed.items() if k not in RESUMABLE}
+            if learning:
+                run.retunes.append({"epoch": run.epoch, "settings": learning})
             if world.is_main:
                 step = run.step
                 run_files.rewrite_csv(
@@ -449,6 +463,25 @@ def train(
             _export(run, data_dir, generator_path)
         world.barrier()
     return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)
+
+
+def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> dict[str, Any]:
+    """The settings of `config` a resumed run takes over (explicitly set ones only): those
+    that only decide how long it runs and what it records, or with `retune` all but the
+    architecture; asking for another architecture is one error."""
+    if config is None:
+        return {}
+    given = config.model_fields_set
+    if not retune:
+        given = given & RESUMABLE
+    new = {k: getattr(config, k) for k in given if getattr(config, k) != getattr(stored, k)}
+    shaped = sorted(set(new) & ARCHITECTURE)
+    if shaped:
+        raise ArtstyleError(
+            f"{', '.join(shaped)}: a resumed run keeps its networks and data; "
+            "start a new run for another architecture"
+        )
+    return new
 
 
 def _loop(run: Run, observers: list[Observer], resume_command: str) -> None:
@@ -501,6 +534,7 @@ def _export(run: Run, data_dir: str | Path, path: Path) -> None:
             f"{torch.get_num_threads()} threads x {run.world.size} process(es)",
             "skipped_d": run.skipped_d,
             "skipped_g": run.skipped_g,
+            "retunes": run.retunes,
         },
     )
     from artstyle.gan.curves import plot_runs
