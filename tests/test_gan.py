@@ -201,9 +201,7 @@ def test_retune_goes_on_with_new_learning_settings(paintings: Path, tmp_path: Pa
     assert card["retunes"] == meta["retunes"]
 
     with pytest.raises(ArtstyleError, match="width: a resumed run keeps its networks"):
-        training.train(
-            paintings, run_dir, TrainConfig(epochs=4, width=8), resume=True, retune=True
-        )
+        training.train(paintings, run_dir, TrainConfig(epochs=4, width=8), resume=True, retune=True)
 
 
 def test_gram_loss_on_whole_samples_sees_the_style_stages_size(paintings: Path) -> None:
