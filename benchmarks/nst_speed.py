@@ -15,6 +15,7 @@ matrix product, so "% of peak" can be checked.
 
     .venv/bin/python benchmarks/nst_speed.py            # 256, 512, 1024 px; m = 1, 8, 64
     .venv/bin/python benchmarks/nst_speed.py --quick    # fewer repeats
+    .venv/bin/python benchmarks/nst_speed.py --compile  # also artstyle with compile=True
 """
 
 from __future__ import annotations
@@ -118,16 +119,22 @@ def _fastest_ms(stamps: list[float]) -> float:
     return min(b - a for a, b in itertools.pairwise(stamps)) * 1000
 
 
-def _project_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> float:
+def _project_ms(
+    content: torch.Tensor, styles: torch.Tensor, repeats: int, compile: bool = False
+) -> tuple[float, float]:
     """This project's real loop (`StyleTransfer.run`), timed between step callbacks: one pass
-    at the row's size (no base pass), so every step timed is a step at that size."""
+    at the row's size (no base pass), so every step timed is a step at that size. Returns (ms
+    per step, seconds before the first step beyond one step's time: the compiling)."""
     size = max(content.shape[-2:])
     painter = StyleTransfer(
-        styles, style_size=None, size=size, base_size=None, device="cpu", steps=repeats + 1
-    )
+        styles, style_size=None, size=size, base_size=None, device="cpu", steps=repeats + 1,
+        compile=compile,
+    )  # fmt: skip
+    start = time.perf_counter()
     stamps: list[float] = []
     painter.run(content, lambda step, losses, image: stamps.append(time.perf_counter()))
-    return _fastest_ms(stamps)
+    ms = _fastest_ms(stamps)
+    return ms, stamps[0] - start - ms / 1000
 
 
 def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
@@ -160,6 +167,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 8, 64], help="m values")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time artstyle with compile=True"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -168,7 +178,9 @@ def main() -> None:
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, "
           f"peak (2048^2 fp32 matmul): {peak:.0f} GFLOP/s")  # fmt: skip
     print(f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13} {'artstyle ms':>12} "
-          f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}")  # fmt: skip
+          f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}"
+          + (f" {'compiled ms':>12} {'ratio':>6} {'% peak':>7} {'compile s':>10}"
+             if args.compile else ""))  # fmt: skip
     for size in args.sizes:
         for m in args.counts:
             repeats = 2 if args.quick or size >= 512 else 4
@@ -176,13 +188,19 @@ def main() -> None:
             styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
             gflop = gflop_per_evaluation(content, styles)
             ref = reference_ms(content, styles, repeats)
-            ours = _project_ms(content, styles, repeats)
-            print(
+            ours, _ = _project_ms(content, styles, repeats)
+            row = (
                 f"{size:>5} {m:>3} {gflop:>10.1f} {ref:>13.0f} {ours:>12.0f} {ref / ours:>5.2f}x "
                 f"{gflop / ref * 1e3:>12.0f} {gflop / ours * 1e3:>13.0f} "
-                f"{100 * gflop / ours * 1e3 / peak:>11.0f}%",
-                flush=True,
+                f"{100 * gflop / ours * 1e3 / peak:>11.0f}%"
             )
+            if args.compile:
+                fast, compiling = _project_ms(content, styles, repeats, compile=True)
+                row += (
+                    f" {fast:>12.0f} {ref / fast:>5.2f}x {100 * gflop / fast * 1e3 / peak:>6.0f}%"
+                    f" {compiling:>10.0f}"
+                )
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

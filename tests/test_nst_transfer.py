@@ -150,3 +150,25 @@ def test_bad_settings_are_one_line_errors(settings: dict[str, object], message: 
 def test_no_styles_is_an_error() -> None:
     with pytest.raises(ArtstyleError, match="no style images"):
         StyleTransfer([])
+
+
+def test_compiled_loss_equals_the_eager_one(paintings: list[Path]) -> None:
+    """`compile=True` changes the speed, not the loss or its gradient; a second photo of the
+    same size reuses the compiled function."""
+    st = StyleTransfer(paintings[:2], style_size=48, device="cpu", tv_weight=0.1)
+    photo = torch.rand(2, 3, 40, 40)
+    image = (photo + 0.1 * torch.randn_like(photo)).clamp(0, 1)
+    results = []
+    for compiled in (False, True, True):
+        cfg = st.config.per_photo(compile=compiled)
+        x = image.clone().requires_grad_(True)
+        losses = st._objective(cfg, photo)(x)
+        losses["total"].sum().backward()
+        results.append((losses, x.grad))
+    first = st._compiled
+    assert first is not None and st._compiled_terms() is first
+    (eager, grad), *compiled_runs = results
+    for losses, compiled_grad in compiled_runs:
+        for key in ("total", "content", "style", "tv"):
+            torch.testing.assert_close(losses[key], eager[key], rtol=1e-4, atol=0)
+        torch.testing.assert_close(compiled_grad, grad, rtol=1e-3, atol=1e-6)

@@ -147,6 +147,9 @@ def transfer_command(
     ),
     refine_steps: int | None = typer.Option(None, help=_about("refine_steps")),
     photo_batch: int | None = typer.Option(None, help=_about("photo_batch")),
+    compile_loss: bool | None = typer.Option(
+        None, "--compile/--no-compile", help=_about("compile")
+    ),
     tile_size: int | None = typer.Option(None, help=_about("tile_size")),
     style_size: int | None = typer.Option(
         None,
@@ -188,8 +191,8 @@ def transfer_command(
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
         "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
-        "refine_steps": refine_steps, "photo_batch": photo_batch, "tile_size": tile_size,
-        "optimizer": optimizer, "lr": lr, "init": init,
+        "refine_steps": refine_steps, "photo_batch": photo_batch, "compile": compile_loss,
+        "tile_size": tile_size, "optimizer": optimizer, "lr": lr, "init": init,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
         "device": device, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),

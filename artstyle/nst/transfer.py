@@ -8,7 +8,7 @@ images, arrays or a (m, 3, h, w) tensor in 0..1, e.g. a batch from the GAN stage
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ class StyleTransfer:
             )
         self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
         self._num_style_layers = len(style_layers)
+        self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
         return layer_weights
 
     def save_targets(self, path: str | Path) -> Path:
@@ -313,26 +314,40 @@ class StyleTransfer:
 
     def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
         """The loss terms of each image as a painting of its photo in `content` (photos at the
-        pass's size), one value per image."""
-        unit, split = self.net.unit, self._num_style_layers
+        pass's size), one value per image; compiled with `cfg.compile`."""
         with torch.no_grad():
-            content_targets = self.net(content)[split:]
+            content_targets = self.net(content)[self._num_style_layers :]
+        weights = (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
+        terms = self._compiled_terms() if cfg.compile else self._terms
+        return lambda image: terms(image, content_targets, weights)
 
-        def losses(image: torch.Tensor) -> dict[str, torch.Tensor]:
-            features = self.net(image)
-            c = sum(
-                (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
-                start=image.new_zeros(image.shape[0]),
-            )
-            s = style_loss(features[:split], self.targets, unit)
-            terms = {"content": c, "style": s}
-            total = cfg.content_weight * c + cfg.style_weight * s
-            if cfg.tv_weight:
-                terms["tv"] = tv_loss(image)
-                total = total + cfg.tv_weight * terms["tv"]
-            return {"total": total, **terms}
+    def _compiled_terms(self) -> Callable[..., dict[str, torch.Tensor]]:
+        """`_terms` compiled, once per object: torch keeps a graph per image size (and weights),
+        so photos of one size after the first cost no compiling."""
+        if self._compiled is None:
+            self._compiled = torch.compile(self._terms)
+        return self._compiled
 
-        return losses
+    def _terms(
+        self,
+        image: torch.Tensor,
+        content_targets: list[torch.Tensor],
+        weights: tuple[float, float, float | None],
+    ) -> dict[str, torch.Tensor]:
+        content_weight, style_weight, tv_weight = weights
+        unit, split = self.net.unit, self._num_style_layers
+        features = self.net(image)
+        c = sum(
+            (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
+            start=image.new_zeros(image.shape[0]),
+        )
+        s = style_loss(features[:split], self.targets, unit)
+        terms = {"content": c, "style": s}
+        total = content_weight * c + style_weight * s
+        if tv_weight:
+            terms["tv"] = tv_loss(image)
+            total = total + tv_weight * terms["tv"]
+        return {"total": total, **terms}
 
     def score(self, photo: ImageSource, painting: ImageSource | torch.Tensor) -> dict[str, float]:
         """The loss terms of `painting` as a painting of `photo`, both resized to `size`.
