@@ -213,16 +213,17 @@ def batches(painter: StyleTransfer, jobs: Sequence[Job]) -> list[list[Job]]:
     """The jobs in the groups painted together: photos painted at the same sizes, at most
     `painter.photos_per_batch` of them (one at a time on the CPU), in the order of each group's
     first photo. A photo whose header cannot be read goes alone; painting it names the problem."""
-    groups: dict[tuple, list[Job]] = {}
+    groups: dict[tuple[tuple[int, int], ...], list[Job]] = {}
     out: list[list[Job]] = []
     for job in jobs:
         size = upright_size(job.photo)
-        if size is None or painter.photos_per_batch(size) == 1:
+        most = 1 if size is None else painter.photos_per_batch(size)
+        if size is None or most == 1:
             out.append([job])
             continue
         key = painter.pass_shapes(size)
         group = groups.get(key)
-        if group is None or len(group) >= painter.photos_per_batch(size):
+        if group is None or len(group) >= most:
             group = groups[key] = []
             out.append(group)
         group.append(job)

@@ -25,8 +25,8 @@ Callback = Callable[[int, dict[str, float], torch.Tensor], None]
 #: The same for a batch: (step, each image's losses, current images (N, 3, H, W) in 0..1).
 BatchCallback = Callable[[int, list[dict[str, float]], torch.Tensor], None]
 
-#: Maps the images being optimised to named loss terms, one value per image (shape (N,), or a
-#: scalar for one image); "total" is the one minimised.
+#: Maps the images being optimised to named loss terms, one value per image (shape (N,));
+#: "total" is the one minimised (summed over the images).
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 DEFAULT_LR: dict[str, float] = {"lbfgs": 1.0, "adam": 0.02}
@@ -58,8 +58,8 @@ class _Best:
 
 
 def _rows(losses: dict[str, torch.Tensor], n: int) -> list[dict[str, float]]:
-    """Per-image loss values as floats, from terms of shape (N,) or scalars (N = 1)."""
-    columns = {k: v.detach().reshape(-1).tolist() for k, v in losses.items()}
+    """Per-image loss values as floats, from terms of shape (N,)."""
+    columns = {k: v.detach().tolist() for k, v in losses.items()}
     return [{k: values[i] for k, values in columns.items()} for i in range(n)]
 
 

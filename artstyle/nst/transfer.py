@@ -247,7 +247,9 @@ class StyleTransfer:
             for i, h in enumerate(histories)
         ]
 
-    def pass_shapes(self, size: tuple[int, int], cfg: TransferConfig | None = None) -> tuple:
+    def pass_shapes(
+        self, size: tuple[int, int], cfg: TransferConfig | None = None
+    ) -> tuple[tuple[int, int], ...]:
         """The (width, height) a photo of `size` is painted at in each pass: photos with equal
         shapes can be painted as one batch."""
         cfg = cfg or self.config
