@@ -200,6 +200,8 @@ def test_retune_goes_on_with_new_learning_settings(paintings: Path, tmp_path: Pa
     card = StyleGenerator.from_pretrained(run.generator_path, device="cpu").card
     assert card["retunes"] == meta["retunes"]
 
+    with pytest.raises(ArtstyleError, match="add --resume"):
+        training.train(paintings, tmp_path / "new", fine, retune=True)
     with pytest.raises(ArtstyleError, match="width: a resumed run keeps its networks"):
         training.train(paintings, run_dir, TrainConfig(epochs=4, width=8), resume=True, retune=True)
 

@@ -407,6 +407,8 @@ def train(
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
     ckpt = run_dir / run_files.CHECKPOINT
+    if retune and not resume:
+        raise ArtstyleError("--retune changes a run being resumed; add --resume")
     if resume:
         if not ckpt.exists():
             raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
