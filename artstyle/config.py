@@ -246,7 +246,11 @@ class TrainConfig(_Config):
         "", description="DiffAugment policy, e.g. 'color,translation,cutout'; empty for none"
     )
     ema: float | None = Field(
-        0.999, gt=0, lt=1, description="decay of an EMA copy of G used for sampling, e.g. 0.999"
+        0.999,
+        gt=0,
+        lt=1,
+        description="decay of an EMA copy of G used for sampling; it warms up as "
+        "(1 + step) / (10 + step) until it reaches this (after 9000 steps for 0.999)",
     )
 
     gram_weight: float | None = Field(

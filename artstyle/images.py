@@ -192,6 +192,16 @@ def resize_longest(img: Image.Image, size: int, min_side: int = 1) -> Image.Imag
     return img if new == img.size else img.resize(new, Image.Resampling.LANCZOS)
 
 
+def resample(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Float 0..1 pictures (N, 3, H, W) resized to height x width, bicubic and antialiased: the
+    one resampling of the pictures whose Gram matrices matter (style images and the paintings a
+    GAN learns from), so that both stages see a painting's texture alike."""
+    if image.shape[-2:] == (height, width):
+        return image
+    x = torch.nn.functional.interpolate(image, size=(height, width), mode="bicubic", antialias=True)
+    return x.clamp(0, 1)
+
+
 def fit_longest(size: tuple[int, int], longest: int, min_side: int = 1) -> tuple[int, int]:
     """The (width, height) `resize_longest` gives an image of `size`."""
     width, height = size

@@ -9,21 +9,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from synthetic import write_paintings
+from PIL import Image
+from synthetic import synthetic_paintings, write_paintings
 
-from artstyle.config import TrainConfig
+from artstyle.config import PipelineConfig, TrainConfig
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint, losses, run_files
 from artstyle.gan import train as training
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import load_paintings
 from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import (
     DCGANDiscriminator,
     DCGANGenerator,
     build_discriminator,
     build_generator,
 )
+from artstyle.images import to_pil
+from artstyle.nst.transfer import StyleTransfer
+from artstyle.style_gap import mean_grams, relative_errors
 
 TINY = {"width": 4, "batch_size": 8, "sample_every": 1, "checkpoint_every": 1}
 
@@ -78,6 +83,32 @@ def test_patch_crop_gives_fresh_patches(paintings: Path) -> None:
     a, b = data.batch(torch.arange(8)), data.batch(torch.arange(8))
     assert a.shape == (8, 3, 64, 64) and a.min() >= -1 and a.max() <= 1
     assert not torch.equal(a, b)
+
+
+def test_patches_come_from_paintings_fitted_by_their_long_side(tmp_path: Path) -> None:
+    """Wide and tall paintings are read at the style stage's scale (long side 2 x the patch),
+    and no patch reaches into the padding of the frame that holds them."""
+    for name, size in {"wide": (300, 200), "tall": (150, 240), "strip": (400, 100)}.items():
+        Image.new("RGB", size, (200, 150, 100)).save(tmp_path / f"{name}.png")
+    data = load_paintings(tmp_path, 32, "patch")
+    assert data.sizes is not None
+    assert sorted(map(tuple, data.sizes.tolist())) == [(32, 64), (43, 64), (64, 40)]
+    patches = data.batch(torch.arange(3).repeat(20), flip=True)
+    assert patches.shape == (60, 3, 32, 32)
+    assert torch.allclose(patches[:, 0], torch.tensor(200 / 255 * 2 - 1), atol=0.01)
+
+
+def test_gram_target_is_what_the_style_stage_reads(tmp_path: Path) -> None:
+    """The Gram loss pulls towards the paintings as `--styles` prepares them at the sample size
+    (the style gap's reference), not towards a differently resampled copy."""
+    files = []
+    for i, image in enumerate(synthetic_paintings(3, 160, seed=2)):
+        files.append(tmp_path / f"p{i}.png")
+        to_pil(image[:, : 100 + 20 * i]).save(files[-1])
+    data = load_paintings(tmp_path, 32, "patch")
+    targets = GramMatch(data.paintings(), torch.device("cpu")).targets
+    reference = mean_grams(StyleTransfer(files, PipelineConfig(style_size=64)))
+    assert max(relative_errors(targets, reference)) < 0.01
 
 
 def test_too_few_images_is_a_clear_error(paintings: Path) -> None:

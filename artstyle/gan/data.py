@@ -10,34 +10,48 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from artstyle.config import CropMode
 from artstyle.errors import ArtstyleError, ImageReadError
-from artstyle.images import find_images, read_image, unit_to_signed
+from artstyle.images import (
+    find_images,
+    fit_longest,
+    read_image,
+    resample,
+    to_tensor,
+    unit_to_signed,
+)
 
 
-def _resize_short(img: Image.Image, short: int) -> Image.Image:
-    """Resize so the shorter side is `short`, keeping the aspect ratio."""
-    scale = short / min(img.size)
-    size = (max(short, round(img.width * scale)), max(short, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.LANCZOS)
+def _prepare(img: Image.Image, crop: CropMode, size: int) -> torch.Tensor:
+    """A painting as uint8 (3, h, w), resampled as the style stage resamples a style image.
 
-
-def _center_crop(img: Image.Image, side: int) -> Image.Image:
-    left, top = (img.width - side) // 2, (img.height - side) // 2
-    return img.crop((left, top, left + side, top + side))
+    Centre crops: the short side resized to `size`, the centre `size` x `size` kept (Ast-GAN).
+    Patches: the long side resized to 2 x `size`, the scale the style stage reads a painting at
+    (its style size is the generator's sample size, 2 x `size`), the short side at least `size`
+    so that a patch fits (a long strip is then cropped to 2 x `size`)."""
+    if crop == "center":
+        scale = size / min(img.size)
+        width, height = max(size, round(img.width * scale)), max(size, round(img.height * scale))
+        crop_h = crop_w = size
+    else:
+        width, height = fit_longest(img.size, 2 * size, size)
+        crop_h, crop_w = min(height, 2 * size), min(width, 2 * size)
+    x = resample(to_tensor(img), height, width)[0]
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    x = x[:, top : top + crop_h, left : left + crop_w]
+    return x.mul(255).round().to(torch.uint8)
 
 
 @dataclass
 class PaintingSet:
     """Decoded training images and what was skipped while reading them.
 
-    `images` is (N, 3, S, S) uint8 for centre crops, or (N, 3, 2S, 2S)-ish for patch mode, where a
-    fresh random S x S patch is cut at every step (Beyers & Loane: resize to the smallest size
-    with at least 2S x 2S pixels, aspect kept; square paintings give 2S x 2S).
+    `images` is (N, 3, S, S) uint8 for centre crops. In patch mode, where a fresh random S x S
+    patch is cut at every step (Beyers & Loane), it is (N, 3, 2S, 2S) at most: each painting,
+    prepared by `_prepare`, fills the top-left `sizes[i]` = (height, width) of its frame.
     """
 
     images: torch.Tensor
@@ -45,9 +59,20 @@ class PaintingSet:
     image_size: int
     crop: CropMode
     skipped: list[ImageReadError] = field(default_factory=list)
+    #: (N, 2) height and width of each painting inside its frame; None: the whole frame
+    sizes: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    def _sizes(self) -> torch.Tensor:
+        if self.sizes is not None:
+            return self.sizes
+        return torch.tensor(self.images.shape[-2:]).expand(len(self), 2)
+
+    def paintings(self) -> list[torch.Tensor]:
+        """Each painting as (3, h, w) uint8, without its frame's padding."""
+        return [img[:, :h, :w] for img, (h, w) in zip(self.images, self._sizes().tolist())]
 
     def batch(self, index: torch.Tensor, flip: bool = False) -> torch.Tensor:
         """The images at `index` as float -1..1, cropped (patch mode) and flipped as configured.
@@ -57,10 +82,9 @@ class PaintingSet:
         x = self.images[index]
         s = self.image_size
         if self.crop == "patch":
-            n, _, h, w = x.shape
-            top = torch.randint(0, h - s + 1, (n,)).tolist()
-            left = torch.randint(0, w - s + 1, (n,)).tolist()
-            x = torch.stack([img[:, t : t + s, lf : lf + s] for img, t, lf in zip(x, top, left)])
+            room = self._sizes()[index] - s + 1  # how many patch positions each side offers
+            corners = (torch.rand(room.shape) * room).long().tolist()
+            x = torch.stack([img[:, t : t + s, lf : lf + s] for img, (t, lf) in zip(x, corners)])
         if flip:
             mask = torch.rand(x.shape[0]) < 0.5
             x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
@@ -74,7 +98,8 @@ def load_paintings(
     on_skip: Callable[[ImageReadError], None] | None = None,
     min_images: int = 1,
 ) -> PaintingSet:
-    """Decode every image under `folder` once; a clear error if fewer than `min_images` load."""
+    """Decode every image under `folder` once (prepared by `_prepare`); a clear error if fewer
+    than `min_images` load."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtstyleError(f"{folder}: not a folder of images")
@@ -88,16 +113,15 @@ def load_paintings(
             if on_skip:
                 on_skip(exc)
             continue
-        if crop == "center":
-            img = _center_crop(_resize_short(img, image_size), image_size)
-        else:
-            img = _center_crop(_resize_short(img, 2 * image_size), 2 * image_size)
-        arrays.append(np.asarray(img, dtype=np.uint8))
+        arrays.append(_prepare(img, crop, image_size))
         kept.append(path)
     if len(kept) < min_images:
         raise ArtstyleError(
             f"{folder}: {len(kept)} usable images ({len(skipped)} unreadable) but at least "
             f"{min_images} are needed (one batch); add images or lower --batch-size"
         )
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    return PaintingSet(images, kept, image_size, crop, skipped)
+    sizes = torch.tensor([a.shape[1:] for a in arrays])
+    images = torch.zeros(len(arrays), 3, *sizes.max(0).values.tolist(), dtype=torch.uint8)
+    for frame, painting in zip(images, arrays):
+        frame[:, : painting.shape[1], : painting.shape[2]] = painting
+    return PaintingSet(images, kept, image_size, crop, skipped, sizes)

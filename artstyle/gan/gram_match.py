@@ -16,6 +16,8 @@ KID, which shares nothing with VGG, stays the independent judge of the result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from artstyle.backbone import PRESETS, VGGFeatures, gram
@@ -27,21 +29,26 @@ class GramMatch:
 
     def __init__(
         self,
-        images: torch.Tensor,
+        paintings: Sequence[torch.Tensor],
         device: torch.device,
         decay: float = 0.9,
         chunk: int = 32,
     ) -> None:
-        """`images`: the training paintings as uint8 (N, 3, H, W), at the scale G learns."""
+        """`paintings`: the training paintings as uint8 (3, h, w), at the scale G learns; those
+        of one shape go through the network together, `chunk` at a time."""
         self.net = VGGFeatures(PRESETS["ast-gan"].style).to(device)
         self.decay = decay
+        by_shape: dict[tuple[int, ...], list[torch.Tensor]] = {}
+        for painting in paintings:
+            by_shape.setdefault(tuple(painting.shape), []).append(painting)
         sums: list[torch.Tensor] = []
         with torch.inference_mode():
-            for start in range(0, len(images), chunk):
-                x = images[start : start + chunk].to(device).float().div(255)
-                grams = [gram(f, self.net.unit).sum(0).double() for f in self.net(x)]
-                sums = grams if not sums else [s + g for s, g in zip(sums, grams)]
-        self.targets = [(s / len(images)).float() for s in sums]
+            for group in by_shape.values():
+                for start in range(0, len(group), chunk):
+                    x = torch.stack(group[start : start + chunk]).to(device).float().div(255)
+                    grams = [gram(f, self.net.unit).sum(0).double() for f in self.net(x)]
+                    sums = grams if not sums else [s + g for s, g in zip(sums, grams)]
+        self.targets = [(s / len(paintings)).float() for s in sums]
         self.running: list[torch.Tensor] | None = None
 
     def loss(self, fake: torch.Tensor) -> tuple[torch.Tensor, float]:

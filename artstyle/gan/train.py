@@ -154,7 +154,7 @@ class Run:
             if isinstance(self.g_net, TextureGenerator)
             else None
         )
-        self.gram = GramMatch(data.images, self.device) if config.gram_weight else None
+        self.gram = GramMatch(data.paintings(), self.device) if config.gram_weight else None
         self.step = 0
         self.epoch = 0
         self.iteration = 0  # next batch within the epoch

@@ -26,6 +26,7 @@ from artstyle.images import (
     ImageSource,
     fit_longest,
     load_image,
+    resample,
     resize_longest,
     to_pil,
     to_tensor,
@@ -178,9 +179,8 @@ class StyleTransfer:
         size = self.config.style_size
         image = image.to(self.device, torch.float32)
         if size is not None and max(image.shape[-2:]) != size:
-            scale = max(size / max(image.shape[-2:]), self.net.min_side / min(image.shape[-2:]))
-            hw = [max(1, round(s * scale)) for s in image.shape[-2:]]
-            image = F.interpolate(image, size=hw, mode="bicubic", antialias=True).clamp(0, 1)
+            width, height = fit_longest((image.shape[-1], image.shape[-2]), size, self.net.min_side)
+            image = resample(image, height, width)
         return self._content(image)
 
     def _content(self, image: torch.Tensor) -> torch.Tensor:
@@ -362,9 +362,7 @@ class StyleTransfer:
             image = painting.to(self.device)
         else:
             image = self._at_size(load_image(painting), size)
-        if image.shape[-2:] != original.shape[-2:]:
-            image = F.interpolate(image, original.shape[-2:], mode="bicubic", antialias=True)
-            image = image.clamp(0, 1)
+        image = resample(image, *original.shape[-2:])
         content = self._content(original)
         with torch.no_grad():
             terms = self._objective(self.config, content)(self._content(image))
