@@ -225,6 +225,14 @@ class TrainConfig(_Config):
     batch_size: int = Field(64, ge=2)
     lr_g: float = Field(2e-4, gt=0, description="Adam learning rate of G")
     lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
+    anneal: float = Field(
+        0.2,
+        ge=0,
+        lt=1,
+        description="fraction of the epochs, at the end, trained at anneal_lr x the learning "
+        "rates: G stops jittering around the paintings' statistics and settles on them",
+    )
+    anneal_lr: float = Field(0.25, gt=0, le=1, description="learning-rate factor while annealing")
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     loss: str = Field(
@@ -310,6 +318,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "flip": False,
         "ema": None,
         "gram_weight": None,
+        "anneal": 0.0,
         "diffaugment": "",
         "batch_size": 128,
         "epochs": 300,
@@ -319,9 +328,12 @@ RECIPES: dict[str, dict[str, Any]] = {
 
 def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     """The settings a training file stores, read with the meaning they had when it was written:
-    texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models)."""
+    texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
+    runs from before `anneal` existed kept their learning rates to the end."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
+    if "anneal" not in settings:
+        settings = {**settings, "anneal": 0.0}
     return TrainConfig.model_validate(settings)
 
 

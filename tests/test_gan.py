@@ -122,6 +122,17 @@ def test_label_smoothing_schedule() -> None:
     assert labels == [0.85] * 5 + [0.95] * 5
 
 
+def test_learning_rates_anneal_for_the_last_epochs(paintings: Path) -> None:
+    cfg = TrainConfig(**TINY, epochs=5, anneal=0.4, anneal_lr=0.25, lr_g=4e-4, lr_d=2e-4)
+    run = _run(cfg, paintings)
+    rates = []
+    for epoch in range(5):
+        run.epoch = epoch
+        run.train_step(torch.arange(8))
+        rates.append((run.opt_g.param_groups[0]["lr"], run.opt_d.param_groups[0]["lr"]))
+    assert rates == [(4e-4, 2e-4)] * 3 + [(1e-4, 5e-5)] * 2
+
+
 def _run(cfg: TrainConfig, paintings: Path) -> training.Run:
     return training.Run(cfg, load_paintings(paintings, 64, cfg.crop), Path("unused"))
 

@@ -40,6 +40,8 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     del old["g_norm"]
     assert stored_train_config(old).g_norm == "batch"
     assert stored_train_config({**old, "g_norm": "pixel"}).g_norm == "pixel"
+    del old["anneal"]  # runs from before annealing keep their learning rates to the end
+    assert (stored_train_config(old).anneal, TrainConfig().anneal) == (0, 0.2)
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 
@@ -49,6 +51,7 @@ def test_ast_gan_recipe_is_the_seeds_dcgan() -> None:
     assert (cfg.arch, cfg.image_size, cfg.crop, cfg.flip) == ("dcgan", 64, "center", False)
     assert (cfg.batch_size, cfg.epochs, cfg.lr_g, cfg.beta1) == (128, 300, 2e-4, 0.5)
     assert (cfg.ema, cfg.gram_weight, cfg.diffaugment, cfg.loss) == (None, None, "", "bce")
+    assert cfg.anneal == 0
     assert (cfg.real_label, cfg.real_label_late) == (0.85, 0.95)
     assert cfg.sample_size == 64
 

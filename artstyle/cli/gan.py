@@ -52,6 +52,8 @@ def train_command(
     batch_size: int | None = typer.Option(None, help=_about("batch_size", "batch size")),
     lr: float | None = typer.Option(None, help=_about("lr_g", "Adam learning rate of G and D")),
     lr_d: float | None = typer.Option(None, help="separate learning rate for D"),
+    anneal: float | None = typer.Option(None, help=_about("anneal")),
+    anneal_lr: float | None = typer.Option(None, help=_about("anneal_lr")),
     loss: str | None = typer.Option(None, help=_about("loss")),
     diffaugment: str | None = typer.Option(None, help=_about("diffaugment")),
     crop: CropMode | None = typer.Option(None, help=_about("crop")),
@@ -82,6 +84,7 @@ def train_command(
 ) -> None:
     given: dict[str, Any] = {
         "epochs": epochs, "batch_size": batch_size, "lr_d": lr_d, "loss": loss,
+        "anneal": anneal, "anneal_lr": anneal_lr,
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
         "image_size": image_size, "arch": arch, "g_norm": g_norm, "ema": ema,
         "gram_weight": gram_weight, "gram_scale": gram_scale,

@@ -97,6 +97,11 @@ def real_label_at(config: TrainConfig, epoch: int) -> float:
     )
 
 
+def lr_scale_at(config: TrainConfig, epoch: int) -> float:
+    """Learning-rate factor of `epoch`: 1, then `anneal_lr` for the last `anneal` of the run."""
+    return config.anneal_lr if epoch >= (1 - config.anneal) * config.epochs else 1.0
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -207,6 +212,10 @@ class Run:
         cfg, g, d, adversarial, world = self.config, self.g, self.d, self.loss, self.world
         fake = g(z) if noise is None else g(z, noise)
         label = real_label_at(cfg, self.epoch)
+        scale = lr_scale_at(cfg, self.epoch)
+        for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
 
         # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the hinge / Wasserstein form)
         d.requires_grad_(True)
