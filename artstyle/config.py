@@ -201,9 +201,10 @@ class TrainConfig(_Config):
     """Settings of one GAN training run.
 
     The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
-    normalisation learning 64-px patches of the paintings with Gram feature matching, flips and
-    an EMA copy; Ast-GAN's optimiser, loss and label smoothing. `train_recipe("ast-gan")` gives
-    the seed's DCGAN.
+    normalisation learning 64-px patches of the paintings, with Gram feature matching on whole
+    samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
+    for the last fifth; Ast-GAN's optimiser, loss and label smoothing.
+    `train_recipe("ast-gan")` gives the seed's DCGAN.
     """
 
     arch: Literal["texture", "dcgan", "mlp"] = Field(
@@ -221,7 +222,7 @@ class TrainConfig(_Config):
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
-    epochs: int = Field(200, ge=1)
+    epochs: int = Field(150, ge=1)
     batch_size: int = Field(64, ge=2)
     lr_g: float = Field(2e-4, gt=0, description="Adam learning rate of G")
     lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
@@ -269,7 +270,7 @@ class TrainConfig(_Config):
     )
     gram_batch: int = Field(16, ge=1, description="samples per step the Gram loss looks at")
     gram_scale: Literal["patch", "sample"] = Field(
-        "patch",
+        "sample",
         description="texture arch: the Gram loss looks at the training patches, or at extra "
         "whole samples of the size the style stage uses (sample_size)",
     )
@@ -329,11 +330,11 @@ RECIPES: dict[str, dict[str, Any]] = {
 def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     """The settings a training file stores, read with the meaning they had when it was written:
     texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
-    runs from before `anneal` existed kept their learning rates to the end."""
+    runs from before `anneal` existed kept their learning rates to the end, and those from before
+    `gram_scale` existed matched the Gram matrices of their patches."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
-    if "anneal" not in settings:
-        settings = {**settings, "anneal": 0.0}
+    settings = {"anneal": 0.0, "gram_scale": "patch", **settings}
     return TrainConfig.model_validate(settings)
 
 

@@ -103,9 +103,9 @@ def scales(number: str = "21") -> None:
     _strip(tiles, OUT / f"scales_photo_00{number}.jpg", tile=384)
 
 
-def gallery() -> None:
+def gallery(models: tuple[str, ...] = ("impressionism", "vangogh")) -> None:
     """Each shipped model at the default settings on the gallery photos: photo, result, styles."""
-    for model in ("impressionism", "vangogh"):
+    for model in models:
         pipe = StylePipeline.from_pretrained(model)
         rows = []
         for number in GALLERY_PHOTOS:

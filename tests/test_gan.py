@@ -224,7 +224,9 @@ def test_interrupted_then_resumed_equals_uninterrupted(
 def test_retune_goes_on_with_new_learning_settings(paintings: Path, tmp_path: Path) -> None:
     """A fine-tune: the run goes on from its networks with other learning settings, which the
     checkpoint and the card record; without --retune they are ignored; the architecture stays."""
-    cfg = TrainConfig(**TINY, epochs=1, arch="texture", crop="patch", gram_weight=1.0)
+    cfg = TrainConfig(
+        **TINY, epochs=1, arch="texture", crop="patch", gram_weight=1.0, gram_scale="patch"
+    )
     run_dir = tmp_path / "run"
     training.train(paintings, run_dir, cfg, progress=False)
     later = TrainConfig(epochs=2, lr_g=1e-4)

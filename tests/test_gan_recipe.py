@@ -40,8 +40,9 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     del old["g_norm"]
     assert stored_train_config(old).g_norm == "batch"
     assert stored_train_config({**old, "g_norm": "pixel"}).g_norm == "pixel"
-    del old["anneal"]  # runs from before annealing keep their learning rates to the end
+    del old["anneal"], old["gram_scale"]  # runs from before those settings go on as they were
     assert (stored_train_config(old).anneal, TrainConfig().anneal) == (0, 0.2)
+    assert (stored_train_config(old).gram_scale, TrainConfig().gram_scale) == ("patch", "sample")
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 
