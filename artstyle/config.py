@@ -203,7 +203,8 @@ class TrainConfig(_Config):
     The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
     normalisation learning 64-px patches of the paintings, with Gram feature matching on whole
     samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
-    for the last fifth; Ast-GAN's optimiser, loss and label smoothing.
+    for the last fifth, the exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's
+    optimiser, loss and label smoothing.
     `train_recipe("ast-gan")` gives the seed's DCGAN.
     """
 
@@ -275,6 +276,15 @@ class TrainConfig(_Config):
         "whole samples of the size the style stage uses (sample_size)",
     )
 
+    settle_steps: int = Field(
+        150,
+        ge=0,
+        description="Gram settling after the last epoch: steps in which a copy of the sampling "
+        "generator is fine-tuned on the Gram loss alone, its weights averaged; the settled "
+        "copy is what gets exported (0: off; needs gram_weight)",
+    )
+    settle_lr: float = Field(2e-5, gt=0, description="Adam learning rate of Gram settling")
+
     crop: CropMode = Field("patch", description="center crop (Ast-GAN) or random patch (B&L)")
     flip: bool = Field(True, description="random horizontal flips")
 
@@ -305,6 +315,8 @@ class TrainConfig(_Config):
                     f"unknown DiffAugment policy {sorted(unknown)}; "
                     f"known: {sorted(get_args(DiffAugmentPolicy))}"
                 )
+        if self.settle_steps and self.gram_weight is None:
+            raise ValueError("settle_steps needs the Gram loss (gram_weight); set it to 0")
         return self
 
 
@@ -319,6 +331,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "flip": False,
         "ema": None,
         "gram_weight": None,
+        "settle_steps": 0,
         "anneal": 0.0,
         "diffaugment": "",
         "batch_size": 128,
@@ -330,11 +343,12 @@ RECIPES: dict[str, dict[str, Any]] = {
 def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     """The settings a training file stores, read with the meaning they had when it was written:
     texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
-    runs from before `anneal` existed kept their learning rates to the end, and those from before
-    `gram_scale` existed matched the Gram matrices of their patches."""
+    runs from before `anneal` existed kept their learning rates to the end, those from before
+    `gram_scale` existed matched the Gram matrices of their patches, and those from before
+    `settle_steps` existed were exported unsettled."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
-    settings = {"anneal": 0.0, "gram_scale": "patch", **settings}
+    settings = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, **settings}
     return TrainConfig.model_validate(settings)
 
 

@@ -29,7 +29,8 @@ from artstyle.gan.train import Run, train
 #: compute exactly the gradient one process computes on the whole batch
 SAME_AS_ONE = {
     "arch": "mlp", "width": 4, "batch_size": 8, "epochs": 2, "flip": False, "ema": 0.9,
-    "gram_weight": None, "crop": "center", "sample_every": 1, "checkpoint_every": 1,
+    "gram_weight": None, "settle_steps": 0, "crop": "center", "sample_every": 1,
+    "checkpoint_every": 1,
 }  # fmt: skip
 
 

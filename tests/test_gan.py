@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from synthetic import synthetic_paintings, write_paintings
 
+from artstyle.backbone import gram
 from artstyle.config import PipelineConfig, TrainConfig
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint, losses, run_files
@@ -26,11 +27,12 @@ from artstyle.gan.models import (
     build_discriminator,
     build_generator,
 )
-from artstyle.images import to_pil
+from artstyle.gan.settle import settle
+from artstyle.images import signed_to_unit, to_pil
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.style_gap import mean_grams, relative_errors
 
-TINY = {"width": 4, "batch_size": 8, "sample_every": 1, "checkpoint_every": 1}
+TINY = {"width": 4, "batch_size": 8, "sample_every": 1, "checkpoint_every": 1, "settle_steps": 0}
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +259,44 @@ def test_gram_loss_on_whole_samples_sees_the_style_stages_size(paintings: Path) 
     assert seen.shape == (3, 3, cfg.sample_size, cfg.sample_size) and cfg.sample_size == 128
     patch_run = _run(cfg.model_copy(update={"gram_scale": "patch"}), paintings)
     assert patch_run._gram_samples(torch.zeros(8, 3, 64, 64)).shape == (3, 3, 64, 64)
+
+
+def _gram_error(net: torch.nn.Module, match: GramMatch, size: int) -> float:
+    """Relative error of the mean Gram of 16 fresh samples of `net` (averaged over layers)."""
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        x = net(torch.randn(16, 100, generator=gen), net.make_noise(16, size, gen))
+        grams = [gram(f, match.net.unit).mean(0) for f in match.net(signed_to_unit(x))]
+    return sum(relative_errors(grams, match.targets)) / len(grams)
+
+
+def test_settling_pulls_a_copy_towards_the_paintings_statistics(paintings: Path) -> None:
+    cfg = TrainConfig(**{**TINY, "settle_steps": 60}, settle_lr=3e-4, gram_batch=2)
+    run = _run(cfg, paintings)
+    before = {k: v.clone() for k, v in run.sampler.state_dict().items()}
+    settled = settle(run.sampler, run.gram, cfg, run.device)  # type: ignore[arg-type]
+    assert all(torch.equal(v, run.sampler.state_dict()[k]) for k, v in before.items())
+    assert run.gram is not None and run.gram.running is None  # the run's own state untouched
+    start = _gram_error(run.sampler, run.gram, cfg.sample_size)
+    end = _gram_error(settled, run.gram, cfg.sample_size)
+    assert end < 0.8 * start, (start, end)
+
+
+def test_training_exports_the_settled_generator(paintings: Path, tmp_path: Path) -> None:
+    """The card records the settling; resuming a finished run with other settling settings
+    re-exports it, and with none exports the run's own EMA copy."""
+    cfg = TrainConfig(**{**TINY, "settle_steps": 3}, epochs=1, gram_batch=2)
+    run_dir = tmp_path / "run"
+    result = training.train(paintings, run_dir, cfg, progress=False)
+    card = StyleGenerator.from_pretrained(result.generator_path, device="cpu").card
+    assert card["settle_steps"] == 3 and card["training_seconds"] >= card["settle_seconds"] > 0
+    settled = checkpoint.load(result.generator_path)[0]
+    training.train(paintings, run_dir, TrainConfig(settle_steps=0), resume=True, progress=False)
+    plain = checkpoint.load(result.generator_path)[0]
+    ema = checkpoint.load(run_dir / run_files.CHECKPOINT)[0]
+    assert all(torch.equal(v, ema["ema." + k[2:]].half()) for k, v in plain.items())
+    assert any(not torch.equal(v, settled[k]) for k, v in plain.items())
+    assert "settle_steps" not in StyleGenerator.from_pretrained(run_dir, device="cpu").card
 
 
 def test_existing_run_is_not_overwritten(paintings: Path, tmp_path: Path) -> None:

@@ -40,8 +40,9 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     del old["g_norm"]
     assert stored_train_config(old).g_norm == "batch"
     assert stored_train_config({**old, "g_norm": "pixel"}).g_norm == "pixel"
-    del old["anneal"], old["gram_scale"]  # runs from before those settings go on as they were
+    del old["anneal"], old["gram_scale"], old["settle_steps"]  # older runs go on as they were
     assert (stored_train_config(old).anneal, TrainConfig().anneal) == (0, 0.2)
+    assert (stored_train_config(old).settle_steps, TrainConfig().settle_steps) == (0, 150)
     assert (stored_train_config(old).gram_scale, TrainConfig().gram_scale) == ("patch", "sample")
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
@@ -52,7 +53,7 @@ def test_ast_gan_recipe_is_the_seeds_dcgan() -> None:
     assert (cfg.arch, cfg.image_size, cfg.crop, cfg.flip) == ("dcgan", 64, "center", False)
     assert (cfg.batch_size, cfg.epochs, cfg.lr_g, cfg.beta1) == (128, 300, 2e-4, 0.5)
     assert (cfg.ema, cfg.gram_weight, cfg.diffaugment, cfg.loss) == (None, None, "", "bce")
-    assert cfg.anneal == 0
+    assert (cfg.anneal, cfg.settle_steps) == (0, 0)
     assert (cfg.real_label, cfg.real_label_late) == (0.85, 0.95)
     assert cfg.sample_size == 64
 
@@ -116,5 +117,11 @@ def test_gram_weight_adds_the_loss_to_the_step() -> None:
     on = Run(TrainConfig(**base, gram_weight=1.0, gram_batch=4), data, Path("unused"))
     stats = on.train_step(torch.arange(8))
     assert 0 < stats["gram_error"] < 10
-    off = Run(TrainConfig(**base, gram_weight=None), data, Path("unused"))
+    off = Run(TrainConfig(**base, gram_weight=None, settle_steps=0), data, Path("unused"))
     assert off.gram is None and math.isnan(off.train_step(torch.arange(8))["gram_error"])
+
+
+def test_settling_needs_the_gram_loss() -> None:
+    with pytest.raises(ValueError, match="settle_steps needs the Gram loss"):
+        TrainConfig(gram_weight=None)
+    assert TrainConfig(gram_weight=None, settle_steps=0).settle_steps == 0

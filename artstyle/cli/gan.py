@@ -22,9 +22,11 @@ _TRAIN_HELP = """Train a GAN on a folder of paintings (searched recursively).
 
 With no options it runs the recommended recipe (docs/gan.md): a texture generator that learns
 64-px patches of the paintings at twice that scale, with Gram feature matching, flips and an
-EMA copy, so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
+EMA copy, then settles the EMA copy's style statistics on the paintings' (`--settle-steps`),
+so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
 plain DCGAN. Settings apply in this order: the recipe, then `--config FILE.toml`, then options.
-Ctrl-C saves a checkpoint; `--resume` continues exactly. Under torchrun the same command trains
+Ctrl-C saves a checkpoint; `--resume` continues exactly (also to settle a finished run anew:
+`--resume --settle-steps 300`). Under torchrun the same command trains
 on several processes or GPUs (`--batch-size` is the global batch; docs/distributed.md).
 
 Examples:
@@ -65,6 +67,8 @@ def train_command(
     ema: float | None = typer.Option(None, help=_about("ema")),
     gram_weight: float | None = typer.Option(None, help=_about("gram_weight")),
     gram_scale: str | None = typer.Option(None, help=_about("gram_scale")),
+    settle_steps: int | None = typer.Option(None, help=_about("settle_steps")),
+    settle_lr: float | None = typer.Option(None, help=_about("settle_lr")),
     g_threshold: float | None = typer.Option(None, help="skip G's update while its loss < this"),
     d_threshold: float | None = typer.Option(None, help="skip D's update while its loss < this"),
     sample_every: int | None = typer.Option(None, help=_about("sample_every")),
@@ -88,6 +92,7 @@ def train_command(
         "diffaugment": diffaugment, "crop": crop, "flip": flip, "width": width,
         "image_size": image_size, "arch": arch, "g_norm": g_norm, "ema": ema,
         "gram_weight": gram_weight, "gram_scale": gram_scale,
+        "settle_steps": settle_steps, "settle_lr": settle_lr,
         "g_threshold": g_threshold, "d_threshold": d_threshold, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
         "device": device, "sync_bn": sync_bn,

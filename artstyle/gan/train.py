@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
 from artstyle import atomic
@@ -50,13 +51,17 @@ from artstyle.gan.observers import (
     ProgressDisplay,
     SampleGrids,
 )
+from artstyle.gan.settle import settle
 from artstyle.images import image_grid, signed_to_unit, write_image
 
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
-#: it learns, so the run stays the same run.
+#: it learns, so the run stays the same run (settling only changes the exported copy).
 RESUMABLE = frozenset(
-    {"epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn"}
-)
+    {
+        "epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn",
+        "settle_steps", "settle_lr",
+    }
+)  # fmt: skip
 #: Settings no retune may change: they shape the networks and the data they learn from.
 ARCHITECTURE = frozenset(
     {"arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "d_slope", "crop"}
@@ -431,6 +436,7 @@ def train(
         )
     config = config or TrainConfig()
 
+    resume_command = f"artstyle train {data_dir} -o {run_dir} --resume"
     data = load_paintings(
         data_dir, config.image_size, config.crop, on_skip=on_skip, min_images=config.batch_size
     )
@@ -468,12 +474,15 @@ def train(
                 ]  # fmt: skip
             for watcher in watchers:
                 stack.callback(watcher.close)
-            _loop(run, watchers, f"artstyle train {data_dir} -o {run_dir} --resume")
+            _loop(run, watchers, resume_command)
         generator_path = run_dir / run_files.GENERATOR
+        settled: dict[str, Any] = {}
         if world.is_main:
-            _export(run, data_dir, generator_path)
+            generator, settled = _settle(run, console, progress, resume_command)
+            _export(run, generator, settled, data_dir, generator_path)
         world.barrier()
-    return TrainResult(run_dir, generator_path, run.step, run.seconds, run.skipped_d, run.skipped_g)
+    seconds = run.seconds + settled.get("settle_seconds", 0.0)
+    return TrainResult(run_dir, generator_path, run.step, seconds, run.skipped_d, run.skipped_g)
 
 
 def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> dict[str, Any]:
@@ -528,11 +537,46 @@ def _loop(run: Run, observers: list[Observer], resume_command: str) -> None:
                 observer.on_epoch(run)
 
 
-def _export(run: Run, data_dir: str | Path, path: Path) -> None:
+def _settle(
+    run: Run, console: Console, live: bool, resume_command: str
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The generator to export: the sampler settled (`gan.settle`) when the settings ask for it,
+    and what the card records of that. A stop request ends it without a generator: the
+    checkpoint already holds every finished epoch, and resuming settles again."""
+    cfg = run.config
+    if not cfg.settle_steps or run.gram is None:
+        return run.sampler, {}
+    errors: list[float] = []
+    start = time.perf_counter()
+    columns = (TextColumn("[bold]settling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _stop_requests() as stop, Progress(*columns, console=console, disable=not live) as bar:
+        task = bar.add_task("settle", total=cfg.settle_steps)
+
+        def on_step(step: int, error: float) -> bool:
+            errors.append(error)
+            bar.advance(task)
+            return stop[0]
+
+        generator = settle(run.sampler, run.gram, cfg, run.device, on_step)
+    if stop[0]:
+        raise TrainingInterrupted(
+            f"stopped while settling ({len(errors)} of {cfg.settle_steps} steps); the checkpoint "
+            f"holds every finished epoch; continue with: {resume_command}"
+        )
+    seconds = time.perf_counter() - start
+    if not live:
+        console.print(f"settled in {cfg.settle_steps} steps, {seconds / 60:.1f} min")
+    return generator, {"settle_steps": cfg.settle_steps, "settle_seconds": round(seconds, 1)}
+
+
+def _export(
+    run: Run, generator: nn.Module, settled: dict[str, Any], data_dir: str | Path, path: Path
+) -> None:
     """The finished run's generator with its model card, and its curves."""
     config = run.config
+    seconds = run.seconds + settled.get("settle_seconds", 0.0)
     export_generator(
-        run.sampler,
+        generator,
         config,
         path,
         card={
@@ -540,7 +584,8 @@ def _export(run: Run, data_dir: str | Path, path: Path) -> None:
             "images": len(run.data),
             "epochs": config.epochs,
             "iterations": run.step,
-            "training_seconds": round(run.seconds, 1),
+            "training_seconds": round(seconds, 1),
+            **settled,
             "machine": f"{platform.machine()} {run.device.type}, "
             f"{torch.get_num_threads()} threads x {run.world.size} process(es)",
             "skipped_d": run.skipped_d,

@@ -1,0 +1,66 @@
+"""Gram settling: the finished generator's mean style statistics pulled onto the paintings'.
+
+After the adversarial epochs the generator's samples still miss the paintings' mean Gram
+matrices by about twice what a random batch of the paintings misses them by; most of it is a
+bias that the adversarial game keeps jittering around (docs/gan.md, "v5"). Settling fine-tunes a
+*copy* of the sampling generator on the Gram loss alone, at a small learning rate, and keeps an
+average of its weights (each step is noisy: one small batch of fresh samples). The run's own
+state is left alone, so a run resumed for more epochs settles again at its new end.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from artstyle.config import TrainConfig
+from artstyle.device import seeded_rng
+from artstyle.gan.gram_match import GramMatch
+from artstyle.gan.models import TextureGenerator
+
+#: Decay of the average of the settling weights: about the last 30 steps.
+AVERAGE_DECAY = 0.97
+
+
+def settle(
+    net: nn.Module,
+    gram: GramMatch,
+    config: TrainConfig,
+    device: torch.device,
+    on_step: Callable[[int, float], bool] | None = None,
+) -> nn.Module:
+    """A settled copy of `net`: `config.settle_steps` Adam steps of the Gram loss on
+    `config.gram_batch` fresh samples of the style stage's size, at `config.settle_lr`,
+    returned as the average of its weights over the steps.
+
+    `on_step(step, running_error)` is told after each step; returning True stops early (the
+    average so far is returned). Reproducible from `config.seed`.
+    """
+    live = copy.deepcopy(net).eval().requires_grad_(True)  # as it samples: no batch statistics
+    average = copy.deepcopy(net).eval().requires_grad_(False)
+    matcher = copy.copy(gram)
+    matcher.running = None  # its own running mean, starting from this generator's samples
+    opt = torch.optim.Adam(live.parameters(), lr=config.settle_lr, betas=(config.beta1, 0.999))
+    latents = torch.Generator().manual_seed(config.seed)
+    with seeded_rng(config.seed, device):
+        for step in range(1, config.settle_steps + 1):
+            n = config.gram_batch
+            z = torch.randn(n, config.z_dim, generator=latents).to(device)
+            if isinstance(live, TextureGenerator):
+                noise = live.make_noise(n, config.sample_size, latents).to(device)
+                fake = live(z, noise)
+            else:
+                fake = live(z)
+            loss, error = matcher.loss(fake)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                for p_avg, p in zip(average.parameters(), live.parameters()):
+                    p_avg.lerp_(p, 1 - AVERAGE_DECAY)
+            if on_step is not None and on_step(step, error):
+                break
+    return average
