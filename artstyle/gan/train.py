@@ -546,21 +546,21 @@ def _settle(
     cfg = run.config
     if not cfg.settle_steps or run.gram is None:
         return run.sampler, {}
-    errors: list[float] = []
+    done = [0]
     start = time.perf_counter()
     columns = (TextColumn("[bold]settling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _stop_requests() as stop, Progress(*columns, console=console, disable=not live) as bar:
         task = bar.add_task("settle", total=cfg.settle_steps)
 
         def on_step(step: int, error: float) -> bool:
-            errors.append(error)
+            done[0] = step
             bar.advance(task)
             return stop[0]
 
         generator = settle(run.sampler, run.gram, cfg, run.device, on_step)
     if stop[0]:
         raise TrainingInterrupted(
-            f"stopped while settling ({len(errors)} of {cfg.settle_steps} steps); the checkpoint "
+            f"stopped while settling ({done[0]} of {cfg.settle_steps} steps); the checkpoint "
             f"holds every finished epoch; continue with: {resume_command}"
         )
     seconds = time.perf_counter() - start
