@@ -266,6 +266,16 @@ def build_generator(config: TrainConfig) -> nn.Module:
     return g
 
 
+def generate(
+    net: nn.Module, z: torch.Tensor, size: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Images in -1..1 for latents `z`: a texture generator's at side `size` on fresh local noise
+    (drawn from `generator`, else torch's global one), any other's at its training size."""
+    if isinstance(net, TextureGenerator):
+        return net(z, net.make_noise(len(z), size, generator).to(z.device))
+    return net(z)
+
+
 def build_discriminator(config: TrainConfig) -> nn.Module:
     """The discriminator a config describes, freshly initialised."""
     d: nn.Module

@@ -19,7 +19,7 @@ from torch import nn
 from artstyle.config import TrainConfig
 from artstyle.device import seeded_rng
 from artstyle.gan.gram_match import GramMatch
-from artstyle.gan.models import TextureGenerator
+from artstyle.gan.models import generate
 
 #: Decay of the average of the settling weights: about the last 30 steps.
 AVERAGE_DECAY = 0.97
@@ -47,14 +47,8 @@ def settle(
     latents = torch.Generator().manual_seed(config.seed)
     with seeded_rng(config.seed, device):
         for step in range(1, config.settle_steps + 1):
-            n = config.gram_batch
-            z = torch.randn(n, config.z_dim, generator=latents).to(device)
-            if isinstance(live, TextureGenerator):
-                noise = live.make_noise(n, config.sample_size, latents).to(device)
-                fake = live(z, noise)
-            else:
-                fake = live(z)
-            loss, error = matcher.loss(fake)
+            z = torch.randn(config.gram_batch, config.z_dim, generator=latents).to(device)
+            loss, error = matcher.loss(generate(live, z, config.sample_size, latents))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

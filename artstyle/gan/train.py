@@ -41,7 +41,12 @@ from artstyle.gan.distributed import World, session
 from artstyle.gan.export import export_generator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.losses import get_loss
-from artstyle.gan.models import TextureGenerator, build_discriminator, build_generator
+from artstyle.gan.models import (
+    TextureGenerator,
+    build_discriminator,
+    build_generator,
+    generate,
+)
 from artstyle.gan.observers import (
     LOG_FIELDS,
     Checkpoints,
@@ -277,8 +282,7 @@ class Run:
         if self.config.gram_scale == "patch" or not isinstance(self.g_net, TextureGenerator):
             return fake[:n]
         z = torch.randn(n, self.config.z_dim, device=self.device)
-        noise = self.g_net.make_noise(n, self.config.sample_size).to(self.device)
-        return self.g_net(z, noise)
+        return generate(self.g_net, z, self.config.sample_size)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
