@@ -4,6 +4,12 @@ A "step" is one evaluation of the loss and its gradient (one forward and backwar
 optimisers, so that `steps` means the same cost whichever is used. L-BFGS's line search may try
 points worse than the last one, so the result is the lowest-loss image evaluated, not the last.
 
+torch's L-BFGS makes its first step lr / |g|_1 long: on a 512-px image about a millionth of a level
+per value, and its line search then spends about five evaluations growing it (the reference
+curves in `benchmarks/reference/` sit flat for their first five evaluations). L-BFGS optimises the
+image in units chosen so that this first step moves each value by `first_step` on average; the
+steps after it do not depend on the units (quasi-Newton steps scale with them).
+
 The images of a batch (N, 3, H, W) are independent problems optimised as one: the loss terms are
 per image (shape (N,)), their sum is minimised, and each image keeps its own best and history.
 """
@@ -30,6 +36,9 @@ BatchCallback = Callable[[int, list[dict[str, float]], torch.Tensor], None]
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 DEFAULT_LR: dict[str, float] = {"lbfgs": 1.0, "adam": 0.02}
+
+#: L-BFGS's first step, as the mean change of a value (0..1 scale).
+FIRST_STEP = 0.01
 
 
 class _Done(Exception):
@@ -73,20 +82,25 @@ def optimize(
     callback: BatchCallback | None = None,
     view: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
     history_size: int = 50,
+    first_step: float = FIRST_STEP,
 ) -> tuple[torch.Tensor, list[list[dict[str, float]]]]:
     """Minimise `loss_fn` from `init` (N, 3, H, W) for `steps` evaluations; return each image's
     best version (N, 3, H, W) and its loss history.
 
     `view` turns the optimised tensor into the pictures the callback sees (e.g. colour restored);
-    `history_size` is L-BFGS's (each pair costs 2 copies of the batch).
+    `history_size` is L-BFGS's (each pair costs 2 copies of the batch); `first_step` its first
+    step's mean change per value.
     """
-    image = init.detach().clone().contiguous().requires_grad_(True)  # NCHW: L-BFGS needs it
-    best = _Best.of(image)
+    units = first_step * init.numel() if optimizer == "lbfgs" else 1.0
+    # the optimised tensor is the image in `units`; NCHW, as L-BFGS needs
+    param = (init.detach() / units).contiguous().requires_grad_(True)
+    best = _Best.of(init)
     lr = DEFAULT_LR[optimizer] if lr is None else lr
     done = 0
 
     def evaluate() -> torch.Tensor:
         nonlocal done
+        image = param * units
         losses = loss_fn(image)
         total = losses["total"].sum()
         total.backward()
@@ -99,7 +113,7 @@ def optimize(
 
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            [image],
+            [param],
             lr=lr,
             max_iter=steps,
             max_eval=steps,
@@ -118,13 +132,13 @@ def optimize(
         with contextlib.suppress(_Done):
             opt.step(closure)  # type: ignore[arg-type]
     elif optimizer == "adam":
-        opt = torch.optim.Adam([image], lr=lr)
+        opt = torch.optim.Adam([param], lr=lr)
         for _ in range(steps):
             opt.zero_grad(set_to_none=False)
             evaluate()
             opt.step()
             with torch.no_grad():
-                image.clamp_(0, 1)
+                param.clamp_(0, 1)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}: use lbfgs or adam")
     return best.image.clamp_(0, 1), best.history
