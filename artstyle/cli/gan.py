@@ -26,7 +26,7 @@ EMA copy, then settles the EMA copy's style statistics on the paintings' (`--set
 so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
 plain DCGAN. Settings apply in this order: the recipe, then `--config FILE.toml`, then options.
 Ctrl-C saves a checkpoint; `--resume` continues exactly (also to settle a finished run anew:
-`--resume --settle-steps 300`). Under torchrun the same command trains
+`--resume --settle-steps 500`). Under torchrun the same command trains
 on several processes or GPUs (`--batch-size` is the global batch; docs/distributed.md).
 
 Examples:
