@@ -277,6 +277,13 @@ class TrainConfig(_Config):
         "whole samples of the size the style stage uses (sample_size)",
     )
 
+    whole_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a second discriminator that judges whole samples shrunk to the "
+        "patch size beside whole paintings shrunk alike (texture arch, patches; 0: off)",
+    )
+
     settle_steps: int = Field(
         300,
         ge=0,
@@ -318,6 +325,13 @@ class TrainConfig(_Config):
                 )
         if self.settle_steps and self.gram_weight is None:
             raise ValueError("settle_steps needs the Gram loss (gram_weight); set it to 0")
+        if self.whole_weight and (
+            self.sample_size == self.image_size or self.gram_scale != "sample"
+        ):
+            raise ValueError(
+                "whole_weight needs whole samples larger than the patches: the texture arch, "
+                "crop 'patch' and gram_scale 'sample'"
+            )
         return self
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 LOG_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
-    "skipped_d", "skipped_g", "real_label", "gram_error", "seconds",
+    "skipped_d", "skipped_g", "real_label", "gram_error", "whole_fake", "seconds",
 ]  # fmt: skip
 
 

@@ -57,6 +57,7 @@ from artstyle.gan.observers import (
     SampleGrids,
 )
 from artstyle.gan.settle import settle
+from artstyle.gan.whole_view import shrink, whole_batch, whole_paintings
 from artstyle.images import image_grid, signed_to_unit, write_image
 
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
@@ -69,7 +70,17 @@ RESUMABLE = frozenset(
 )  # fmt: skip
 #: Settings no retune may change: they shape the networks and the data they learn from.
 ARCHITECTURE = frozenset(
-    {"arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "d_slope", "crop"}
+    {
+        "arch",
+        "image_size",
+        "width",
+        "z_dim",
+        "noise_dim",
+        "g_norm",
+        "d_slope",
+        "crop",
+        "whole_weight",
+    }
 )
 
 
@@ -160,6 +171,16 @@ class Run:
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas, eps=1e-8)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.lr_d, betas=betas, eps=1e-8)
+        #: the whole-view discriminator (`gan.whole_view`) and the shrunk paintings it sees
+        self.dw_net: nn.Module | None = None
+        if config.whole_weight:
+            self.dw_net = build_discriminator(config).to(self.device)
+            self.dw_net = self.dw_net.to(memory_format=self.memory_format)
+            self.dw = self.world.wrap(self.dw_net, self.device, config.sync_bn)
+            self.opt_dw = torch.optim.Adam(
+                self.dw.parameters(), lr=config.lr_d, betas=betas, eps=1e-8
+            )
+            self.wholes = whole_paintings(data)
         self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
         #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
         self.fixed_noise = (
@@ -189,8 +210,9 @@ class Run:
 
     def _inputs(
         self, index: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Real images, latents and local noise of this rank's share of the global batch.
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Real images, latents, local noise and (with the whole view) whole paintings of this
+        rank's share of the global batch.
 
         All ranks draw the whole batch's crops, flips and latents from the same generator state
         and keep their own rows, so the ranks stay in lockstep and together see exactly what one
@@ -202,7 +224,11 @@ class Run:
         noise = None
         if isinstance(self.g_net, TextureGenerator):
             noise = self.g_net.make_noise(len(index), 4 * self.g_net.cell)[mine].to(self.device)
-        return real, z, noise
+        wholes = None
+        if self.dw_net is not None:  # as many as the Gram samples they are compared with
+            wholes = whole_batch(self.wholes, index, self.config.flip)[mine][: self._n_samples()]
+            wholes = wholes.to(self.device, memory_format=self.memory_format)
+        return real, z, noise, wholes
 
     @contextmanager
     def _rank_rng(self) -> Iterator[None]:
@@ -217,7 +243,11 @@ class Run:
             yield
 
     def _step(
-        self, real: torch.Tensor, z: torch.Tensor, noise: torch.Tensor | None
+        self,
+        real: torch.Tensor,
+        z: torch.Tensor,
+        noise: torch.Tensor | None,
+        wholes: torch.Tensor | None,
     ) -> dict[str, float]:
         cfg, g, d, adversarial, world = self.config, self.g, self.d, self.loss, self.world
         fake = g(z) if noise is None else g(z, noise)
@@ -249,10 +279,27 @@ class Run:
         mean_g = world.mean(loss_g.item(), self.device)
         skip_g = cfg.g_threshold is not None and mean_g < cfg.g_threshold
         # (3) optionally pull the batch's mean Gram matrices towards the paintings'
-        total_g, gram_error = loss_g, float("nan")
-        if self.gram is not None and cfg.gram_weight and not skip_g:
-            loss_gram, gram_error = self.gram.loss(self._gram_samples(fake))
-            total_g = loss_g + cfg.gram_weight * loss_gram
+        total_g, gram_error, whole_fake = loss_g, float("nan"), float("nan")
+        samples = None
+        if (self.gram is not None or wholes is not None) and not skip_g:
+            samples = self._gram_samples(fake)
+        if self.gram is not None and cfg.gram_weight and samples is not None:
+            loss_gram, gram_error = self.gram.loss(samples)
+            total_g = total_g + cfg.gram_weight * loss_gram
+        # (4) optionally judge whole samples, shrunk as a viewer sees them, beside whole paintings
+        if self.dw_net is not None and wholes is not None and samples is not None:
+            view = shrink(samples, cfg.image_size)
+            self.dw.requires_grad_(True)
+            dw_fake = self.dw(diff_augment(view.detach(), cfg.diffaugment))
+            loss_dw = adversarial.d(self.dw(diff_augment(wholes, cfg.diffaugment)), dw_fake, label)
+            self.opt_dw.zero_grad(set_to_none=True)
+            loss_dw.backward()
+            self.opt_dw.step()
+            self.dw_net.requires_grad_(False)
+            total_g = total_g + cfg.whole_weight * adversarial.g(
+                self.dw_net(diff_augment(view, cfg.diffaugment))
+            )
+            whole_fake = adversarial.score(dw_fake)
         if not skip_g:
             self.opt_g.zero_grad(set_to_none=True)
             total_g.backward()
@@ -270,6 +317,7 @@ class Run:
             "skipped_g": int(skip_g),
             "real_label": label,
             "gram_error": gram_error,
+            "whole_fake": whole_fake,
         }
 
     def _gram_samples(self, fake: torch.Tensor) -> torch.Tensor:
@@ -278,11 +326,15 @@ class Run:
 
         The extra samples go through the bare generator: its gradient joins the adversarial one
         in the same backward pass, so DDP still averages the sum once."""
-        n = max(1, self.config.gram_batch // self.world.size)
+        n = self._n_samples()
         if self.config.gram_scale == "patch" or not isinstance(self.g_net, TextureGenerator):
             return fake[:n]
         z = torch.randn(n, self.config.z_dim, device=self.device)
         return generate(self.g_net, z, self.config.sample_size)
+
+    def _n_samples(self) -> int:
+        """This rank's share of the `gram_batch` samples per step."""
+        return max(1, self.config.gram_batch // self.world.size)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -316,6 +368,9 @@ class Run:
         }
         if self.ema is not None:
             tensors.update(checkpoint.module_tensors(self.ema, "ema"))
+        if self.dw_net is not None:
+            tensors.update(checkpoint.module_tensors(self.dw_net, "dw"))
+            tensors.update(checkpoint.optimizer_tensors(self.opt_dw, "opt_dw"))
         if self.gram is not None:
             tensors.update(self.gram.state())
         if self.perm is not None:
@@ -345,6 +400,9 @@ class Run:
             checkpoint.load_module(self.ema, tensors, "ema")
         checkpoint.load_optimizer(self.opt_g, tensors, "opt_g")
         checkpoint.load_optimizer(self.opt_d, tensors, "opt_d")
+        if self.dw_net is not None:
+            checkpoint.load_module(self.dw_net, tensors, "dw")
+            checkpoint.load_optimizer(self.opt_dw, tensors, "opt_dw")
         if self.gram is not None:
             self.gram.load_state(tensors)
         self.fixed_z = tensors["fixed_z"].to(self.device)
