@@ -194,7 +194,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(
 ) -> None:
     cfg = TrainConfig(
         **TINY, epochs=2, diffaugment="color,translation,cutout", ema=0.9, crop="patch", flip=True,
-        arch="texture", gram_weight=1.0, gram_batch=4,
+        arch="texture", gram_weight=1.0, gram_batch=4, whole_weight=1.0,
     )  # fmt: skip
     training.train(paintings, tmp_path / "full", cfg, progress=False)
 

@@ -16,6 +16,7 @@ from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import build_discriminator, build_generator
 from artstyle.gan.train import Run
+from artstyle.gan.whole_view import whole_paintings
 
 
 def test_default_settings_are_the_recommended_recipe() -> None:
@@ -119,6 +120,35 @@ def test_gram_weight_adds_the_loss_to_the_step() -> None:
     assert 0 < stats["gram_error"] < 10
     off = Run(TrainConfig(**base, gram_weight=None, settle_steps=0), data, Path("unused"))
     assert off.gram is None and math.isnan(off.train_step(torch.arange(8))["gram_error"])
+
+
+def test_whole_view_sees_each_paintings_centre_square_shrunk() -> None:
+    """A portrait painting (128 x 96 inside its 128 x 128 frame): the whole view keeps its centre
+    96 x 96 square and nothing of the frame's padding or of the cut-off top and bottom."""
+    images = torch.zeros(1, 3, 128, 128, dtype=torch.uint8)
+    images[0, 0] = 255  # red everywhere: the strips above and below the centre square
+    images[0, :, 16:112, :96] = torch.tensor([0, 255, 0], dtype=torch.uint8).view(3, 1, 1)
+    images[0, :, :, 96:] = torch.tensor([0, 0, 255], dtype=torch.uint8).view(3, 1, 1)  # padding
+    data = PaintingSet(images, [Path("p.png")], 64, "patch", sizes=torch.tensor([[128, 96]]))
+    wholes = whole_paintings(data)
+    assert wholes.shape == (1, 3, 64, 64)
+    assert (wholes[0, 1] == 255).all() and (wholes[0, 0] == 0).all() and (wholes[0, 2] == 0).all()
+
+
+def test_whole_view_discriminator_learns_beside_the_main_one() -> None:
+    images = (synthetic_paintings(8, size=128) * 255).round().to(torch.uint8)
+    data = PaintingSet(images, [Path(f"{i}.png") for i in range(8)], 64, "patch")
+    cfg = TrainConfig(arch="texture", width=4, batch_size=8, gram_batch=4, whole_weight=1.0)
+    run = Run(cfg, data, Path("unused"))
+    assert run.dw_net is not None
+    before = [p.detach().clone() for p in run.dw_net.parameters()]
+    stats = run.train_step(torch.arange(8))
+    assert 0 < stats["whole_fake"] < 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.dw_net.parameters()))
+    assert math.isnan(Run(cfg.model_copy(update={"whole_weight": 0.0}), data, Path("u"))
+                      .train_step(torch.arange(8))["whole_fake"])  # fmt: skip
+    with pytest.raises(ValueError, match="whole_weight needs whole samples"):
+        TrainConfig(whole_weight=1.0, crop="center")
 
 
 def test_settling_needs_the_gram_loss() -> None:
