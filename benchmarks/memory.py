@@ -5,10 +5,11 @@ whole (`tile_size=0`) or in tiles of `--tile` px (the defaults choose tiles from
 memory only when whole would not fit; here every size is also run tiled, to compare),
 reporting its peak resident memory (ru_maxrss), its wall time and, for tiled runs, a seam figure:
 the mean absolute difference between neighbouring pixels across the tile borders over the same
-figure across all pixel lines (1.00: the borders cannot be told from the rest). The peak is
-reached in the first evaluation at full size, so each run paints its 512-px base pass with 10
-evaluations and makes only `--steps` at each doubling above it; a whole 4096-px run is not
-started where it cannot fit (its need is estimated).
+figure across all pixel lines, beside the same figure on the lines midway between the borders
+(what the picture's content alone gives: a seam shows as a border figure above the midway one).
+The peak is reached in the first evaluation at full size, so each run paints its 512-px base
+pass with 10 evaluations and makes only `--steps` at each doubling above it; a whole 4096-px run
+is not started where it cannot fit (its need is estimated).
 
     .venv/bin/python benchmarks/memory.py [--sizes 1024 2048 4096] [--steps 3] [--tile 512]
 """
@@ -16,6 +17,7 @@ started where it cannot fit (its need is estimated).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import subprocess
@@ -48,16 +50,25 @@ def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
     seconds = time.perf_counter() - start
     h, w = result.tensor.shape[-2:]
     side = tiles.tile_side(h, w, tile, torch.device("cpu"))
-    seam = None
+    seam = control = None
     if side is not None:
         margin, stride = tiles.receptive_margin(transfer.net)
         rows = [s.inner.start for s in tiles.spans(h, side, margin, stride)[1:]]
         cols = [s.inner.start for s in tiles.spans(w, side, margin, stride)[1:]]
         seam = seam_ratio(result.tensor, rows, cols)
+        # the same figure on the lines midway between the borders: what content alone gives
+        control = seam_ratio(result.tensor, midways(rows, h), midways(cols, w))
     if save:
         result.image.save(save)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"peak": peak, "seconds": seconds, "tile": side, "seam": seam}))
+    print(json.dumps({"peak": peak, "seconds": seconds, "tile": side, "seam": seam,
+                      "control": control}))  # fmt: skip
+
+
+def midways(borders: list[int], length: int) -> list[int]:
+    """The lines halfway between consecutive borders (and the image's edges)."""
+    edges = [0, *borders, length]
+    return [(a + b) // 2 for a, b in itertools.pairwise(edges) if 0 < (a + b) // 2 < length]
 
 
 def seam_ratio(image: torch.Tensor, rows: list[int], cols: list[int]) -> float:
@@ -88,14 +99,15 @@ def main() -> None:
     table = Table(
         title=f"Kodak 13, 16 van Gogh paintings, 10 evaluations at 512, {args.steps} per doubling"
     )
-    for col in ("size", "mode", "tile", "peak RSS GiB", "wall s", "seam ratio"):
+    columns = ("size", "mode", "tile", "peak RSS GiB", "wall s", "seam ratio", "midway lines")
+    for col in columns:
         table.add_column(col, justify="right")
     for size in args.sizes:
         for mode in ("whole", "tiled"):
             estimate = size * size * BYTES_PER_PIXEL
             if mode == "whole" and estimate > 0.9 * free:
                 table.add_row(str(size), mode, "-", f"~{estimate / 2**30:.0f} (estimate: not run, "
-                              f"{free / 2**30:.0f} GiB free)", "-", "-")  # fmt: skip
+                              f"{free / 2**30:.0f} GiB free)", "-", "-", "-")  # fmt: skip
                 continue
             save = str(args.save / f"tiled_{size}.png") if args.save and mode == "tiled" else ""
             tile = "0" if mode == "whole" else str(args.tile)
@@ -107,6 +119,7 @@ def main() -> None:
             table.add_row(
                 str(size), mode, str(r["tile"] or "-"), f"{r['peak'] / 2**30:.2f}",
                 f"{r['seconds']:.0f}", "-" if r["seam"] is None else f"{r['seam']:.2f}",
+                "-" if r["control"] is None else f"{r['control']:.2f}",
             )  # fmt: skip
             Console().print(f"{size} {mode}: {r}")
     Console().print(table)
