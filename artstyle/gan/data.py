@@ -85,10 +85,16 @@ class PaintingSet:
             room = self._sizes()[index] - s + 1  # how many patch positions each side offers
             corners = (torch.rand(room.shape) * room).long().tolist()
             x = torch.stack([img[:, t : t + s, lf : lf + s] for img, (t, lf) in zip(x, corners)])
-        if flip:
-            mask = torch.rand(x.shape[0]) < 0.5
-            x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
-        return unit_to_signed(x.float().div_(255))
+        return training_batch(x, flip)
+
+
+def training_batch(x: torch.Tensor, flip: bool) -> torch.Tensor:
+    """uint8 images as float -1..1, each flipped left-right with probability 1/2 if `flip`
+    (randomness from torch's global generator)."""
+    if flip:
+        mask = torch.rand(x.shape[0]) < 0.5
+        x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
+    return unit_to_signed(x.float().div_(255))
 
 
 def load_paintings(

@@ -36,7 +36,7 @@ from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.gan import checkpoint, run_files
 from artstyle.gan.augment import diff_augment
-from artstyle.gan.data import PaintingSet, load_paintings
+from artstyle.gan.data import PaintingSet, load_paintings, training_batch
 from artstyle.gan.distributed import World, session
 from artstyle.gan.export import export_generator
 from artstyle.gan.gram_match import GramMatch
@@ -57,7 +57,7 @@ from artstyle.gan.observers import (
     SampleGrids,
 )
 from artstyle.gan.settle import settle
-from artstyle.gan.whole_view import shrink, whole_batch, whole_paintings
+from artstyle.gan.whole_view import shrink, whole_paintings
 from artstyle.images import image_grid, signed_to_unit, write_image
 
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
@@ -158,28 +158,22 @@ class Run:
             torch.contiguous_format if config.arch == "mlp" else torch.channels_last
         )
         torch.manual_seed(config.seed)
-        self.g_net = build_generator(config).to(self.device).to(memory_format=self.memory_format)
-        self.d_net = (
-            build_discriminator(config).to(self.device).to(memory_format=self.memory_format)
-        )
+        self.g_net = self._place(build_generator(config))
+        self.d_net = self._place(build_discriminator(config))
         self.g = self.world.wrap(self.g_net, self.device, config.sync_bn)
         self.d = self.world.wrap(self.d_net, self.device, config.sync_bn)
         self.ema = build_generator(config).to(self.device) if config.ema else None
         if self.ema is not None:
             self.ema.load_state_dict(self.g_net.state_dict())
             self.ema.requires_grad_(False)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas, eps=1e-8)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.lr_d, betas=betas, eps=1e-8)
+        self.opt_g = self._adam(self.g, config.lr_g)
+        self.opt_d = self._adam(self.d, config.lr_d)
         #: the whole-view discriminator (`gan.whole_view`) and the shrunk paintings it sees
         self.dw_net: nn.Module | None = None
         if config.whole_weight:
-            self.dw_net = build_discriminator(config).to(self.device)
-            self.dw_net = self.dw_net.to(memory_format=self.memory_format)
+            self.dw_net = self._place(build_discriminator(config))
             self.dw = self.world.wrap(self.dw_net, self.device, config.sync_bn)
-            self.opt_dw = torch.optim.Adam(
-                self.dw.parameters(), lr=config.lr_d, betas=betas, eps=1e-8
-            )
+            self.opt_dw = self._adam(self.dw, config.lr_d)
             self.wholes = whole_paintings(data)
         self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
         #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
@@ -200,6 +194,15 @@ class Run:
         self.skipped_g = 0
         #: learning settings changed on resume (`retune`): [{"epoch": E, "settings": {...}}]
         self.retunes: list[dict[str, Any]] = []
+
+    def _place(self, net: nn.Module) -> nn.Module:
+        """A freshly built network on the run's device, in its memory format."""
+        return net.to(self.device).to(memory_format=self.memory_format)
+
+    def _adam(self, net: nn.Module, lr: float) -> torch.optim.Adam:
+        """The run's Adam (Ast-GAN's betas) over `net`'s parameters."""
+        betas = (self.config.beta1, self.config.beta2)
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=betas, eps=1e-8)
 
     # one iteration: the whole training step, top to bottom
     def train_step(self, index: torch.Tensor) -> dict[str, float]:
@@ -226,7 +229,7 @@ class Run:
             noise = self.g_net.make_noise(len(index), 4 * self.g_net.cell)[mine].to(self.device)
         wholes = None
         if self.dw_net is not None:  # as many as the Gram samples they are compared with
-            wholes = whole_batch(self.wholes, index, self.config.flip)[mine][: self._n_samples()]
+            wholes = training_batch(self.wholes[index], self.config.flip)[mine][: self._n_samples()]
             wholes = wholes.to(self.device, memory_format=self.memory_format)
         return real, z, noise, wholes
 

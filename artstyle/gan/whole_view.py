@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from artstyle.gan.data import PaintingSet
-from artstyle.images import resample, unit_to_signed
+from artstyle.images import resample
 
 
 def whole_paintings(data: PaintingSet) -> torch.Tensor:
@@ -32,12 +32,3 @@ def whole_paintings(data: PaintingSet) -> torch.Tensor:
 def shrink(samples: torch.Tensor, size: int) -> torch.Tensor:
     """Samples (-1..1) brought to `size` px by area averaging: differentiable and alias-free."""
     return F.interpolate(samples, size=(size, size), mode="area")
-
-
-def whole_batch(wholes: torch.Tensor, index: torch.Tensor, flip: bool) -> torch.Tensor:
-    """The shrunk paintings at `index` as float -1..1, flipped at random like the patches."""
-    x = wholes[index]
-    if flip:
-        mask = torch.rand(x.shape[0]) < 0.5
-        x = torch.where(mask.view(-1, 1, 1, 1), x.flip(3), x)
-    return unit_to_signed(x.float().div_(255))
