@@ -21,8 +21,10 @@ from artstyle.errors import ArtstyleError
 
 def settings_error(exc: ValidationError) -> ArtstyleError:
     """One line naming every bad setting, for people (the CLI prints it; the API raises it)."""
+    # a check over several settings (a model validator) has no location: its message names them
     problems = "; ".join(
-        f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        ": ".join(filter(None, [".".join(map(str, e["loc"])), e["msg"]]))
+        for e in exc.errors(include_url=False)
     )
     return ArtstyleError(f"bad {exc.title.removesuffix('Config').lower()} settings: {problems}")
 

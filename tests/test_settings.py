@@ -45,6 +45,14 @@ def test_settings_the_targets_depend_on_are_refused_per_call(transfer: StyleTran
         transfer.run(photo, steps=0)  # out of range: one line naming the setting
 
 
+def test_a_check_over_several_settings_reads_as_one_clean_line() -> None:
+    result = CliRunner().invoke(
+        app, ["train", "no-such-folder", "-o", "unused", "--whole-weight", "3", "--crop", "center"]
+    )
+    assert result.exit_code != 0
+    assert "bad train settings: Value error, whole_weight needs whole samples" in result.output
+
+
 def test_per_photo_settings_are_real_fields() -> None:
     assert set(TransferConfig.model_fields) >= PER_PHOTO
 
