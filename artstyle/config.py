@@ -285,6 +285,11 @@ class TrainConfig(_Config):
         description="weight of a second discriminator that judges whole samples shrunk to the "
         "patch size beside whole paintings shrunk alike (texture arch, patches; 0: off)",
     )
+    whole_diffaugment: str = Field(
+        "",
+        description="DiffAugment policy for the whole-view discriminator only (it sees each "
+        "whole painting far more often than the patch discriminator sees any one patch)",
+    )
 
     settle_steps: int = Field(
         300,
@@ -318,8 +323,8 @@ class TrainConfig(_Config):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        if self.diffaugment:
-            unknown = set(self.diffaugment.split(",")) - set(get_args(DiffAugmentPolicy))
+        for policy in (self.diffaugment, self.whole_diffaugment):
+            unknown = set(filter(None, policy.split(","))) - set(get_args(DiffAugmentPolicy))
             if unknown:
                 raise ValueError(
                     f"unknown DiffAugment policy {sorted(unknown)}; "
@@ -362,10 +367,12 @@ def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
     runs from before `anneal` existed kept their learning rates to the end, those from before
     `gram_scale` existed matched the Gram matrices of their patches, and those from before
-    `settle_steps` existed were exported unsettled."""
+    `settle_steps` existed were exported unsettled, and the whole view augmented as the patches
+    were until `whole_diffaugment` existed."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
-    settings = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, **settings}
+    old = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0}
+    settings = {**old, "whole_diffaugment": settings.get("diffaugment", ""), **settings}
     return TrainConfig.model_validate(settings)
 
 

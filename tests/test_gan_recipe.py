@@ -11,6 +11,7 @@ from synthetic import synthetic_paintings
 
 from artstyle.config import RECIPES, TrainConfig, stored_train_config, train_recipe
 from artstyle.errors import ArtstyleError
+from artstyle.gan import train as train_module
 from artstyle.gan.data import PaintingSet
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.gram_match import GramMatch
@@ -149,6 +150,29 @@ def test_whole_view_discriminator_learns_beside_the_main_one() -> None:
                       .train_step(torch.arange(8))["whole_fake"])  # fmt: skip
     with pytest.raises(ValueError, match="whole_weight needs whole samples"):
         TrainConfig(whole_weight=1.0, crop="center")
+
+
+def test_whole_view_is_augmented_by_its_own_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`whole_diffaugment` reaches the whole-view discriminator only; the patches keep theirs."""
+    images = (synthetic_paintings(8, size=128) * 255).round().to(torch.uint8)
+    data = PaintingSet(images, [Path(f"{i}.png") for i in range(8)], 64, "patch")
+    seen: list[tuple[int, str]] = []
+
+    def record(x: torch.Tensor, policy: str) -> torch.Tensor:
+        seen.append((x.shape[0], policy))
+        return x
+
+    monkeypatch.setattr(train_module, "diff_augment", record)
+    cfg = TrainConfig(arch="texture", width=4, batch_size=8, gram_batch=4, whole_weight=1.0,
+                      whole_diffaugment="translation")  # fmt: skip
+    Run(cfg, data, Path("unused")).train_step(torch.arange(8))
+    assert sorted(set(seen)) == [(4, "translation"), (8, "")]  # 4 whole views, 8 patches
+    assert seen.count((4, "translation")) == 3  # D's fake and real, then G's
+    with pytest.raises(ValueError, match="unknown DiffAugment policy"):
+        TrainConfig(whole_diffaugment="translation,blur")
+    old = cfg.model_dump(mode="json") | {"diffaugment": "cutout"}
+    del old["whole_diffaugment"]  # runs from before it: the whole view shared the patches' policy
+    assert stored_train_config(old).whole_diffaugment == "cutout"
 
 
 def test_settling_needs_the_gram_loss() -> None:

@@ -293,14 +293,16 @@ class Run:
         if self.dw_net is not None and wholes is not None and samples is not None:
             view = shrink(samples, cfg.image_size)
             self.dw.requires_grad_(True)
-            dw_fake = self.dw(diff_augment(view.detach(), cfg.diffaugment))
-            loss_dw = adversarial.d(self.dw(diff_augment(wholes, cfg.diffaugment)), dw_fake, label)
+            dw_fake = self.dw(diff_augment(view.detach(), cfg.whole_diffaugment))
+            loss_dw = adversarial.d(
+                self.dw(diff_augment(wholes, cfg.whole_diffaugment)), dw_fake, label
+            )
             self.opt_dw.zero_grad(set_to_none=True)
             loss_dw.backward()
             self.opt_dw.step()
             self.dw_net.requires_grad_(False)
             total_g = total_g + cfg.whole_weight * adversarial.g(
-                self.dw_net(diff_augment(view, cfg.diffaugment))
+                self.dw_net(diff_augment(view, cfg.whole_diffaugment))
             )
             whole_fake = adversarial.score(dw_fake)
         if not skip_g:
