@@ -12,6 +12,7 @@ did; 0 means it did nothing. The style images of (b) and of the objective are pr
 model's scale (the style size the pipeline uses for its samples), so both batches are judged alike.
 
     .venv/bin/python benchmarks/style_fidelity.py vangogh [--photos 1 13 23] [--data DIR]
+        [--update-card]   # write the figures into the model card beside the weights
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from artstyle import PipelineConfig, StylePipeline, StyleTransfer
+from artstyle.gan.export import read_card, write_card
 from artstyle.images import find_images
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="its training paintings [default: shared]")
     parser.add_argument("--photos", type=int, nargs="+", default=[1, 13, 23], help="Kodak numbers")
     parser.add_argument("--seed", type=int, default=0, help="seed of both style batches")
+    parser.add_argument("--update-card", action="store_true", help="write into the model card")
     args = parser.parse_args()
     data = args.data or SHARED / "paintings" / Path(args.model).stem
     paintings = find_images([data])
@@ -54,7 +57,7 @@ def main() -> None:
     table = Table(title=f"style fidelity of {args.model} (style loss vs all paintings)")
     for col in ("photo", "unpainted", "generated batch", "real batch", "fidelity", "seconds"):
         table.add_column(col, justify="right")
-    fidelities = []
+    fidelities: dict[str, float] = {}
     for number in args.photos:
         photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
         start = time.perf_counter()
@@ -63,7 +66,7 @@ def main() -> None:
         loss = {name: judge.score(photo, image)["style"] for name, image in outputs.items()}
         base = judge.score(photo, photo)["style"]
         fidelity = (base - loss["generated"]) / (base - loss["real"])
-        fidelities.append(fidelity)
+        fidelities[photo.name] = round(fidelity, 3)
         table.add_row(
             photo.name,
             f"{base:.4g}",
@@ -73,9 +76,17 @@ def main() -> None:
             f"{seconds:.0f}",
         )
         console.print(f"{photo.name}: fidelity {fidelity:.2f}")
-    table.add_row("overall (mean)", "", "", "", f"{sum(fidelities) / len(fidelities):.2f}", "")
-    table.add_row("worst", "", "", "", f"{min(fidelities):.2f}", "")
+    values = list(fidelities.values())
+    table.add_row("overall (mean)", "", "", "", f"{sum(values) / len(values):.2f}", "")
+    table.add_row("worst", "", "", "", f"{min(values):.2f}", "")
     console.print(table)
+    if args.update_card:
+        source = pipe.generator.source
+        photos = " ".join(map(str, args.photos))
+        command = f"python benchmarks/style_fidelity.py {args.model} --photos {photos}"
+        card = {**read_card(source), "style_fidelity": fidelities, "fidelity_command": command}
+        write_card(source, card)
+        console.print(f"updated the card of {source}")
 
 
 if __name__ == "__main__":
