@@ -125,6 +125,18 @@ class TransferConfig(_Config):
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
     lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
     init: Literal["content", "noise"] = Field("content", description="start from photo or noise")
+    pyramid: int = Field(
+        5,
+        ge=0,
+        le=12,
+        description="optimise the change to the image through this many pyramid levels, so broad "
+        "areas change as fast as fine detail (0: bare pixels, the classic method)",
+    )
+    bounded: bool = Field(
+        True,
+        description="take the loss on the picture clamped to 0..1, the one saved (off: the "
+        "optimised image is unbounded and clamped only at the end, the classic method)",
+    )
     layers: LayerPresetName = Field(
         "ast-gan", description="layer preset: ast-gan (the seed's conv1_1..conv3_1) or gatys"
     )
@@ -188,7 +200,8 @@ class PipelineConfig(TransferConfig):
 #: preservation, device, the style batch) are fixed when the targets are computed.
 PER_PHOTO = frozenset(
     {"style_weight", "content_weight", "tv_weight", "steps", "size", "base_size",
-     "refine_steps", "compile", "photo_batch", "tile_size", "optimizer", "lr", "init"}
+     "refine_steps", "compile", "photo_batch", "tile_size", "optimizer", "lr", "init",
+     "pyramid", "bounded"}
 )  # fmt: skip
 
 

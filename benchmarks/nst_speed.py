@@ -10,12 +10,18 @@ sides measured in the same run) is the figure to read, not the absolute times.
 GFLOP per evaluation is counted by `torch.utils.flop_counter` on one evaluation of this project's
 loss and gradient (convolutions forward and their input gradients, Gram matrices); both columns
 of GFLOP/s divide that same count by their time (the reference does a little more work per step:
-one Gram comparison per style image). The CPU's peak is measured in the same run by a large fp32
-matrix product, so "% of peak" can be checked.
+one Gram comparison per style image). The CPU's peak is measured in the same run as the faster
+of a large fp32 matrix product and a large 3 x 3 convolution (see `peak_gflops`), so "% of peak"
+can be checked.
 
     .venv/bin/python benchmarks/nst_speed.py            # 256, 512, 1024 px; m = 1, 8, 64
     .venv/bin/python benchmarks/nst_speed.py --quick    # fewer repeats
     .venv/bin/python benchmarks/nst_speed.py --compile  # also artstyle with compile=True
+    .venv/bin/python benchmarks/nst_speed.py --keep-freed-memory  # glibc set as the CLI sets it
+
+`--keep-freed-memory` runs the whole benchmark (both sides) with glibc keeping freed buffers, as
+`artstyle transfer` does (`artstyle.device.keep_freed_memory`); it is process-wide and cannot be
+undone, so compare it with a run without it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import contextlib
 import itertools
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +38,7 @@ from torch import nn
 
 from artstyle import StyleTransfer
 from artstyle.backbone import MODULE_NAMES, PRESETS, VGGFeatures, canonical_layer
+from artstyle.device import keep_freed_memory
 
 
 class _ContentLoss(nn.Module):
@@ -55,7 +63,7 @@ class _StyleLoss(nn.Module):
 
     def __init__(self, targets: list[torch.Tensor]) -> None:
         super().__init__()
-        self.targets = [_tutorial_gram(t).detach() for t in targets]
+        self.targets = targets  # the style images' Gram matrices
         self.loss = torch.zeros(())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,7 +93,10 @@ def reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> f
             losses.append(_ContentLoss(model(content).detach()))
             model.append(losses[-1])
         if name in style_at:
-            losses.append(_StyleLoss([model(s.unsqueeze(0)).detach() for s in styles]))
+            # one style image at a time: m feature maps at once do not fit at 1024 px, m = 64
+            with torch.no_grad():
+                grams = [_tutorial_gram(model(s.unsqueeze(0))) for s in styles]
+            losses.append(_StyleLoss(grams))
             model.append(losses[-1])
     last = max(i for i, module in enumerate(model) if any(module is x for x in losses))
     model = model[: last + 1]
@@ -150,15 +161,28 @@ def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def peak_gflops(seconds: float = 3.0) -> float:
-    """fp32 GFLOP/s of a large matrix product on this CPU, the best of a few seconds."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+def _best_gflops(flop: float, run: Callable[[], object], seconds: float) -> float:
+    """GFLOP/s of `run` (`flop` FLOPs a call), the best call of a few seconds."""
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         start = time.perf_counter()
-        a @ b
-        best = max(best, 2 * 2048**3 / (time.perf_counter() - start) / 1e9)
+        run()
+        best = max(best, flop / (time.perf_counter() - start) / 1e9)
     return best
+
+
+@torch.no_grad()
+def peak_gflops(seconds: float = 3.0) -> tuple[float, float]:
+    """fp32 GFLOP/s of the fastest kernels found on this CPU: (a 2048^2 matrix product, a 3 x 3
+    convolution 256 -> 256 channels at 128^2, channels_last). The larger is the peak: on an AMD
+    CPU, MKL's matrix product runs an AVX2 path at about half of what oneDNN's convolutions reach
+    with AVX-512, so a matrix product alone understates the peak about 2x."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    conv = nn.Conv2d(256, 256, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.randn(1, 256, 128, 128).contiguous(memory_format=torch.channels_last)
+    matmul = _best_gflops(2 * 2048**3, lambda: a @ b, seconds)
+    convolution = _best_gflops(2 * 256 * 256 * 9 * 128 * 128, lambda: conv(x), seconds)
+    return matmul, convolution
 
 
 def main() -> None:
@@ -170,13 +194,20 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="also time artstyle with compile=True"
     )
+    parser.add_argument(
+        "--keep-freed-memory", action="store_true", help="glibc as the CLI sets it (both sides)"
+    )
     args = parser.parse_args()
+    if args.keep_freed_memory:
+        keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    peak = peak_gflops()
+    matmul, convolution = peak_gflops()
+    peak = max(matmul, convolution)
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, "
-          f"peak (2048^2 fp32 matmul): {peak:.0f} GFLOP/s")  # fmt: skip
+          f"keep freed memory: {args.keep_freed_memory}, fp32 GFLOP/s: 2048^2 matmul "
+          f"{matmul:.0f}, 3x3 conv {convolution:.0f}; peak {peak:.0f}")  # fmt: skip
     print(f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13} {'artstyle ms':>12} "
           f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}"
           + (f" {'compiled ms':>12} {'ratio':>6} {'% peak':>7} {'compile s':>10}"

@@ -9,11 +9,13 @@ import pytest
 import torch
 from PIL import Image
 from skimage import data
+from synthetic import synthetic_paintings, write_paintings
 
 from artstyle import StyleTransfer, stylize, stylize_result
 from artstyle.backbone import gram
 from artstyle.errors import ArtstyleError
 from artstyle.images import read_image, to_tensor
+from artstyle.nst import transfer as nst_transfer
 from artstyle.nst.color import luminance
 
 SMALL = {"size": 64, "style_size": 64, "device": "cpu"}
@@ -47,6 +49,14 @@ def test_lbfgs_lowers_loss_and_moves_towards_style(painter: StyleTransfer, photo
     assert 0 < result.losses["content"] < painter.score(photo, other)["content"]
     assert result.image.size == (64, 64)
     assert float(result.tensor.min()) >= 0 and float(result.tensor.max()) <= 1
+
+
+def test_pyramid_paints_further_in_the_same_steps(painter: StyleTransfer, photo: Path) -> None:
+    """The default pyramid against bare pixels (the classic method), 12 steps each, on the
+    evaluator's loss of the saved pictures."""
+    default = painter.score(photo, painter.run(photo).image)["total"]
+    bare = painter.score(photo, painter.run(photo, pyramid=0, bounded=False).image)["total"]
+    assert default < 0.95 * bare
 
 
 def test_adam_from_noise_lowers_loss_and_is_reproducible(
@@ -172,3 +182,19 @@ def test_compiled_loss_equals_the_eager_one(paintings: list[Path]) -> None:
         for key in ("total", "content", "style", "tv"):
             torch.testing.assert_close(losses[key], eager[key], rtol=1e-4, atol=0)
         torch.testing.assert_close(compiled_grad, grad, rtol=1e-3, atol=1e-6)
+
+
+def test_style_targets_do_not_depend_on_how_the_styles_are_chunked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Style images go through the network in chunks of a fixed number of pixels (so that large
+    style images do not run out of memory); the targets are the same however they are cut."""
+    settings = {"size": 32, "style_size": None, "device": "cpu"}
+    for styles in (synthetic_paintings(5, size=48), write_paintings(tmp_path, 5, size=48)):
+        whole = StyleTransfer(styles, **settings).targets
+        with monkeypatch.context() as patch:
+            patch.setattr(nst_transfer, "_STYLE_PIXELS", 2 * 48 * 48)  # two images a chunk
+            chunked = StyleTransfer(styles, **settings).targets
+        for a, b in zip(whole, chunked, strict=True):
+            torch.testing.assert_close(a.mean, b.mean)
+            assert a.spread == pytest.approx(b.spread, rel=1e-4)

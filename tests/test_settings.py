@@ -81,7 +81,8 @@ def test_every_transfer_setting_is_reachable_from_the_cli(tmp_path: Path) -> Non
         "--config", str(settings), "--size", "32", "--layers", "gatys",
         "--style-layers", "relu1_1, relu2_1", "--content-layers", "relu2_1",
         "--layer-weights", "1,2", "--style-blend", "1,0", "--tv-weight", "0.1",
-        "--lr", "0.5", "--optimizer", "adam", "--backbone", "caffe", "--base-size", "0",
+        "--lr", "0.5", "--optimizer", "adam", "--pyramid", "2", "--unbounded",
+        "--backbone", "caffe", "--base-size", "0",
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr

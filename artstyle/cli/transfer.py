@@ -162,6 +162,8 @@ def transfer_command(
     optimizer: str | None = typer.Option(None, help=_about("optimizer")),
     lr: float | None = typer.Option(None, help=_about("lr")),
     init: str | None = typer.Option(None, help=_about("init")),
+    pyramid: int | None = typer.Option(None, help=_about("pyramid")),
+    bounded: bool | None = typer.Option(None, "--bounded/--unbounded", help=_about("bounded")),
     layers: str | None = typer.Option(None, help=_about("layers")),
     style_layers: str | None = typer.Option(
         None,
@@ -193,6 +195,7 @@ def transfer_command(
         "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
         "refine_steps": refine_steps, "photo_batch": photo_batch, "compile": compile_loss,
         "tile_size": tile_size, "optimizer": optimizer, "lr": lr, "init": init,
+        "pyramid": pyramid, "bounded": bounded,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
         "device": device, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),

@@ -41,8 +41,9 @@ StyleSource = Sequence[ImageSource] | torch.Tensor
 #: The `kind` of a style-targets file.
 TARGETS_KIND = "artstyle-style-targets"
 
-#: Style images pushed through the network at once while the targets are computed.
-_STYLE_CHUNK = 16
+#: Pixels of style images pushed through the network at once while the targets are computed
+#: (16 images of 256 px: about 1.5 GB of features at the seed's layers, whatever their size).
+_STYLE_PIXELS = 16 * 256 * 256
 
 
 @dataclass
@@ -154,21 +155,25 @@ class StyleTransfer:
     def _style_batches(
         self, styles: StyleSource, blend: torch.Tensor
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(images, blend weights) batches of prepared style images; files are read one by one
-        and batched while consecutive images have the same size."""
+        """(images, blend weights) batches of prepared style images, at most `_STYLE_PIXELS`
+        pixels each (one image if larger); files are read one by one and batched while
+        consecutive images have the same size."""
         if isinstance(styles, torch.Tensor):
             if styles.dim() != 4 or styles.shape[1] != 3:
                 raise ArtstyleError(
                     f"a style batch must be (m, 3, h, w), got {tuple(styles.shape)}"
                 )
-            for batch, chunk in zip(styles.split(_STYLE_CHUNK), blend.split(_STYLE_CHUNK)):
+            prepared = self._prepare_style(styles[:1])
+            count = max(1, _STYLE_PIXELS // prepared[0, 0].numel())
+            for batch, chunk in zip(styles.split(count), blend.split(count)):
                 yield self._prepare_style(batch), chunk
             return
         pending: list[torch.Tensor] = []
         weights: list[torch.Tensor] = []
         for source, weight in zip(styles, blend, strict=True):
             image = self._prepare_style(to_tensor(load_image(source)))
-            if pending and (image.shape != pending[0].shape or len(pending) == _STYLE_CHUNK):
+            full = (len(pending) + 1) * image[0, 0].numel() > _STYLE_PIXELS
+            if pending and (image.shape != pending[0].shape or full):
                 yield torch.cat(pending), torch.stack(weights)
                 pending, weights = [], []
             pending.append(image)
@@ -301,6 +306,8 @@ class StyleTransfer:
             optimizer=cfg.optimizer,
             lr=cfg.lr,
             history_size=tiles.lbfgs_history(count * height * width, self.device),
+            levels=cfg.pyramid,
+            bounded=cfg.bounded,
             callback=report,
             view=lambda image: self._view(image, original),
         )
