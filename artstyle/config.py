@@ -100,9 +100,9 @@ class TransferConfig(_Config):
     refine_steps: int = Field(5, ge=1, description="steps at each size above `base_size`")
     compile: bool = Field(
         False,
-        description="compile the loss with torch.compile: about 1.3x faster per step on a CPU "
-        "after 30-45 s of compiling per output size, so it pays over a folder of photos of one "
-        "size or long runs, not for one photo at the defaults",
+        description="compile the loss with torch.compile: 1.05-1.2x faster per step on a CPU "
+        "after 25-45 s of compiling per output size (a few s once cached), so it pays over a "
+        "folder of photos of one size or long runs, not for one photo at the defaults",
     )
     photo_batch: int | None = Field(
         None,
