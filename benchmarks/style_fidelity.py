@@ -83,9 +83,11 @@ def main() -> None:
     if args.update_card:
         source = pipe.generator.source
         photos = " ".join(map(str, args.photos))
-        command = f"python benchmarks/style_fidelity.py {args.model} --photos {photos} " + (
-            f"--seed {args.seed}" + (f" --data {args.data}" if args.data else "")
+        command = (
+            f"python benchmarks/style_fidelity.py {args.model} --photos {photos} --seed {args.seed}"
         )
+        if args.data:
+            command += f" --data {args.data}"
         card = {**read_card(source), "style_fidelity": fidelities, "fidelity_command": command}
         write_card(source, card)
         console.print(f"updated the card of {source}")

@@ -163,8 +163,8 @@ class StyleTransfer:
                 raise ArtstyleError(
                     f"a style batch must be (m, 3, h, w), got {tuple(styles.shape)}"
                 )
-            prepared = self._prepare_style(styles[:1])
-            count = max(1, _STYLE_PIXELS // prepared[0, 0].numel())
+            height, width = self._style_shape(*styles.shape[-2:])
+            count = max(1, _STYLE_PIXELS // (height * width))
             for batch, chunk in zip(styles.split(count), blend.split(count)):
                 yield self._prepare_style(batch), chunk
             return
@@ -180,12 +180,19 @@ class StyleTransfer:
             weights.append(weight)
         yield torch.cat(pending), torch.stack(weights)
 
-    def _prepare_style(self, image: torch.Tensor) -> torch.Tensor:
+    def _style_shape(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) a style image of this size is resized to (`style_size`)."""
         size = self.config.style_size
+        if size is None or max(height, width) == size:
+            return height, width
+        width, height = fit_longest((width, height), size, self.net.min_side)
+        return height, width
+
+    def _prepare_style(self, image: torch.Tensor) -> torch.Tensor:
         image = image.to(self.device, torch.float32)
-        if size is not None and max(image.shape[-2:]) != size:
-            width, height = fit_longest((image.shape[-1], image.shape[-2]), size, self.net.min_side)
-            image = resample(image, height, width)
+        shape = self._style_shape(*image.shape[-2:])
+        if shape != image.shape[-2:]:
+            image = resample(image, *shape)
         return self._content(image)
 
     def _content(self, image: torch.Tensor) -> torch.Tensor:
