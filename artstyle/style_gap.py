@@ -78,6 +78,39 @@ def mean_grams(transfer: StyleTransfer) -> list[torch.Tensor]:
     return [t.mean.cpu() for t in transfer.targets]
 
 
+def style_gaps(
+    generator: StyleGenerator,
+    paintings: Sequence[str | Path],
+    n: int = 64,
+    seeds: Sequence[int] = (0,),
+    config: PipelineConfig | None = None,
+) -> list[StyleGap]:
+    """The gap of `n` samples of `generator` from `paintings` and its floor, once per sample
+    seed; the paintings' reference is computed once."""
+    if len(paintings) < n:
+        raise ArtstyleError(
+            f"the style gap's floor needs at least {n} paintings (a random {n} of them); "
+            f"got {len(paintings)}: lower -n"
+        )
+    reference: list[torch.Tensor] = []
+    gaps = []
+    for seed in seeds:
+        pipe = StylePipeline(generator, config, num_styles=n, seed=seed)
+        reference = reference or mean_grams(StyleTransfer(list(paintings), pipe.config))
+        subset = random.Random(seed).sample(list(paintings), n)
+        real = mean_grams(StyleTransfer(subset, pipe.config))
+        gaps.append(
+            StyleGap(
+                layers=pipe.transfer.net.layers[: len(reference)],
+                generated=tuple(relative_errors(mean_grams(pipe.transfer), reference)),
+                floor=tuple(relative_errors(real, reference)),
+                n=n,
+                style_size=pipe.config.style_size,
+            )
+        )
+    return gaps
+
+
 def style_gap(
     generator: StyleGenerator,
     paintings: Sequence[str | Path],
@@ -86,18 +119,4 @@ def style_gap(
     config: PipelineConfig | None = None,
 ) -> StyleGap:
     """The gap of `n` samples (seed `seed`) of `generator` from `paintings`, and its floor."""
-    if len(paintings) < n:
-        raise ArtstyleError(
-            f"the style gap's floor needs at least {n} paintings (a random {n} of them); "
-            f"got {len(paintings)}: lower -n"
-        )
-    pipe = StylePipeline(generator, config, num_styles=n, seed=seed)
-    reference = mean_grams(StyleTransfer(list(paintings), pipe.config))
-    subset = random.Random(seed).sample(list(paintings), n)
-    return StyleGap(
-        layers=pipe.transfer.net.layers[: len(reference)],
-        generated=tuple(relative_errors(mean_grams(pipe.transfer), reference)),
-        floor=tuple(relative_errors(mean_grams(StyleTransfer(subset, pipe.config)), reference)),
-        n=n,
-        style_size=pipe.config.style_size,
-    )
+    return style_gaps(generator, paintings, n, [seed], config)[0]

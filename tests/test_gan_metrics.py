@@ -146,13 +146,24 @@ def test_reference_of_patch_mode_uses_centre_crops() -> None:
 def test_cli_evaluate_updates_the_card(run_dir: Path, paintings: Path) -> None:
     weights = run_dir / "generator.safetensors"
     before = json.loads(weights.with_suffix(".json").read_text())
-    args = ["evaluate", str(run_dir), str(paintings), "-n", "16", "--update-card"]
+    args = ["evaluate", str(run_dir), str(paintings), "-n", "16", "--seeds", "2", "--update-card"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "VGG-KID" in result.output and "memorisation" in result.output
+    assert "ast-gan" in result.output and "gatys" in result.output  # both layer presets
     card = json.loads(weights.with_suffix(".json").read_text())
-    assert {"vgg_kid", "vgg_kid_std", "memorisation_ratio"} <= card.keys()
-    assert card["eval_samples"] == 16 and card["vgg_kid"] > 0
+    assert {"vgg_kid", "memorisation_ratio", "style_gap_ratio", "style_gap_ratio_gatys"} <= set(
+        card
+    )
+    assert card["eval_samples"] == 16 and card["eval_seeds"] == [0, 1] and card["vgg_kid"] > 0
+    # every figure is the mean over the sample seeds, each seed's value kept beside it
+    per_seed = card["memorisation_ratio_seeds"]
+    assert card["memorisation_ratio"] == pytest.approx(sum(per_seed) / 2, abs=1e-3)
+    gaps = card["style_gap_ratio_gatys_seeds"]
+    assert len(gaps) == 2 and gaps[0] != gaps[1]  # two draws of samples, two figures
+    assert list(card["style_gap_per_layer_gatys"]) == [
+        "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"
+    ]  # fmt: skip
     assert (
         card["images"] == before["images"] and card["hyperparameters"] == before["hyperparameters"]
     )
@@ -173,7 +184,8 @@ def test_cli_evaluate_measures_a_baseline_beside_the_model(
     baseline = tmp_path / "baseline"
     config = train_recipe("ast-gan", width=4, batch_size=8, epochs=1, diffaugment="color", seed=1)
     train(paintings, baseline, config, progress=False)
-    args = ["evaluate", str(model), str(paintings), "-n", "16", "--baseline", str(baseline)]
+    args = ["evaluate", str(model), str(paintings), "-n", "16", "--seeds", "1"]
+    args += ["--baseline", str(baseline)]
     result = CliRunner().invoke(app, [*args, "--update-card"])
     assert result.exit_code == 0, result.output
     card = json.loads((model / "generator.json").read_text())

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from artstyle.cli.app import app, console
 from artstyle.errors import ArtstyleError, ImageReadError
-from artstyle.evaluation import Evaluator, Measures
+from artstyle.evaluation import DEFAULT_SEEDS, Evaluator, Measures
 from artstyle.gan import inception
 from artstyle.gan.data import load_paintings
 from artstyle.gan.export import card_path, read_card, write_card
@@ -28,7 +28,13 @@ def evaluate_command(
     n: int = typer.Option(
         64, "-n", min=2, help="generated samples (the style gap's floor uses as many paintings)"
     ),
-    seed: int = typer.Option(0, help="seed of the samples and of the KID subsets"),
+    seed: int = typer.Option(0, help="first seed of the samples and of the KID subsets"),
+    seeds: int = typer.Option(
+        DEFAULT_SEEDS,
+        min=1,
+        help="sample seeds every figure is averaged over (seed, seed+1, ...): one draw of 64 "
+        "samples swings Inception KID by about 25",
+    ),
     baseline: str | None = typer.Option(
         None,
         help="a generator trained another way (e.g. without DiffAugment), measured beside MODEL "
@@ -43,8 +49,10 @@ def evaluate_command(
     memorisation check.
 
     The style gap is what the style stage consumes: the relative error of the generated batch's
-    mean Gram matrices (per style layer) from the paintings', beside the floor a random batch of
-    as many real paintings reaches. Inception KID (x1000) uses the standard FID Inception-v3
+    mean Gram matrices (per style layer) from the paintings', as a multiple of the floor a random
+    batch of as many real paintings reaches, on both layer presets (ast-gan: the shallow default;
+    gatys: relu1_1..relu5_1, shapes and strokes). Every figure is the mean over --seeds sample
+    seeds, with the range. Inception KID (x1000) uses the standard FID Inception-v3
     (pip install 'artstyle[metrics]'). VGG-KID is KID on this project's VGG19 features: compare it
     only with other VGG-KIDs on the same folder. The memorisation ratio is about 1 for novel
     samples, well below 1 for copied paintings.
@@ -71,7 +79,7 @@ def evaluate_command(
     results = []
     for gen in gens:
         with console.status(f"measuring {gen.source} ({n} samples, {len(paintings)} paintings)"):
-            results.append(evaluator(gen, n=n, seed=seed))
+            results.append(evaluator(gen, n=n, seeds=range(seed, seed + seeds)))
     if evaluator.inception_problem:
         console.print(
             f"[yellow]no Inception KID:[/] {evaluator.inception_problem}", highlight=False
@@ -82,42 +90,43 @@ def evaluate_command(
     for gen in gens:
         table.add_column(str(gen.source), justify="right", overflow="fold")
     table.add_column("reading")
-    gap = results[0].gap
-    table.add_row(
-        f"style gap ({len(gap.layers)} layers, {gap.n} samples)",
-        *(f"{r.gap.mean:.3f} = {r.gap.ratio:.1f}x floor {r.gap.floor_mean:.3f}" for r in results),
-        f"mean-Gram error the style stage sees; floor: {gap.n} real paintings",
-    )
-    for i, layer in enumerate(gap.layers):
+    for preset, first in results[0].gaps.items():
         table.add_row(
-            f"  {layer}",
-            *(f"{r.gap.generated[i]:.3f} (floor {r.gap.floor[i]:.3f})" for r in results),
-            f"style size {gap.style_size}" if i == 0 else "",
+            f"style gap, {preset} layers",
+            *(
+                f"{r.gaps[preset].ratio:.2f}x floor ({r.gaps[preset].gap.text()} vs "
+                f"{r.gaps[preset].floor.text()})"
+                for r in results
+            ),
+            f"mean-Gram error / that of {n} real paintings (1 = as good)",
         )
+        for layer, (_, floor) in first.per_layer().items():
+            table.add_row(
+                f"  {layer}",
+                *(f"{r.gaps[preset].per_layer()[layer][0]:.3f}" for r in results),
+                f"floor {floor:.3f}",
+            )
     table.add_row(
         "Inception KID x1000",
-        *(
-            f"{r.inception_kid[0]:.1f} ± {r.inception_kid[1]:.1f}" if r.inception_kid else "-"
-            for r in results
-        ),
+        *(r.inception_kid.text(1) if r.inception_kid else "-" for r in results),
         f"FID Inception-v3 at {inception.KID_SIZE} px; lower is better",
     )
     table.add_row(
         "VGG-KID",
-        *(f"{r.vgg.vgg_kid:.4f} ± {r.vgg.vgg_kid_std:.4f}" for r in results),
+        *(r.vgg_kid.text(4) for r in results),
         "this project's VGG19 features; not Inception KID",
     )
     table.add_row(
         "memorisation ratio",
-        *(f"{r.vgg.memorisation_ratio:.2f}" for r in results),
+        *(r.memorisation.text(2) for r in results),
         "~1 novel like the paintings; << 1 copies them",
     )
-    closest = [int(r.vgg.distances.argmin()) for r in results]
+    closest = [int(r.vgg[0].distances.argmin()) for r in results]
     table.add_row(
         "closest sample",
         *(
-            f"{float(r.vgg.distances[i]):.3f}: sample {i} ~ "
-            f"{paintings.files[int(r.vgg.nearest[i])].name}"
+            f"{float(r.vgg[0].distances[i]):.3f}: sample {i} ~ "
+            f"{paintings.files[int(r.vgg[0].nearest[i])].name}"
             for r, i in zip(results, closest)
         ),
         "distance to the nearest painting",
@@ -127,17 +136,18 @@ def evaluate_command(
     )
     table.add_row(
         "samples / paintings",
-        *(f"{r.vgg.generated} / {r.vgg.reference}" for r in results),
-        f"seed {seed}; KID over {SUBSETS} subsets of {results[0].vgg.subset_size}",
+        *(f"{r.vgg[0].generated} / {r.vgg[0].reference}" for r in results),
+        f"sample seeds {seed}-{seed + seeds - 1}; KID over {SUBSETS} subsets of "
+        f"{results[0].vgg[0].subset_size}",
     )
     Console().print(table)
 
     if update_card:
         card = {**read_card(gens[0].source), **results[0].card_fields()}
         card["eval_data"] = str(data.resolve())
-        card["eval_command"] = f"artstyle evaluate {model} {data} -n {n} --seed {seed}" + (
-            f" --baseline {baseline}" if baseline else ""
-        )
+        card["eval_command"] = (
+            f"artstyle evaluate {model} {data} -n {n} --seed {seed} --seeds {seeds}"
+        ) + (f" --baseline {baseline}" if baseline else "")
         if baseline:
             card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
         write_card(gens[0].source, card)

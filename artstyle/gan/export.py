@@ -78,9 +78,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         lines += ["", "## Against a baseline", "", "Measured on the same samples and paintings:"]
         lines += ["", "| | this model | baseline |", "| --- | --- | --- |"]
         for key in (
-            "style_gap", "style_gap_floor", "style_gap_ratio", "inception_kid_x1000",
-            "inception_kid_x1000_std", "vgg_kid", "vgg_kid_std", "memorisation_ratio",
-            "iterations", "style_size",
+            "style_gap_ratio", "style_gap_ratio_gatys", "inception_kid_x1000", "vgg_kid",
+            "memorisation_ratio", "iterations", "style_size",
         ):  # fmt: skip
             lines.append(f"| {key} | {card.get(key, '?')} | {baseline.get(key, '?')} |")
         for key, (mine, theirs) in baseline.get("differences", {}).items():

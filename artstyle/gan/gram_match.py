@@ -31,12 +31,14 @@ class GramMatch:
         self,
         paintings: Sequence[torch.Tensor],
         device: torch.device,
+        layers: Sequence[str] = PRESETS["ast-gan"].style,
         decay: float = 0.9,
         chunk: int = 32,
     ) -> None:
         """`paintings`: the training paintings as uint8 (3, h, w), at the scale G learns; those
-        of one shape go through the network together, `chunk` at a time."""
-        self.net = VGGFeatures(PRESETS["ast-gan"].style).to(device)
+        of one shape go through the network together, `chunk` at a time. `layers`: the VGG19
+        layers whose Gram matrices are matched."""
+        self.net = VGGFeatures(layers).to(device)
         self.decay = decay
         by_shape: dict[tuple[int, ...], list[torch.Tensor]] = {}
         for painting in paintings:
