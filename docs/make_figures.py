@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import random
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from artstyle import StylePipeline, StyleTransfer
-from artstyle.images import find_images, read_image, resize_longest
+from artstyle.images import find_images, read_image, resize_longest, to_pil
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "img"
@@ -126,8 +127,47 @@ def gallery(models: tuple[str, ...] = ("impressionism", "vangogh")) -> None:
         print(OUT / f"gallery_{model}.jpg", flush=True)
 
 
+def _grid(images: list[Image.Image], side: int, columns: int = 4) -> Image.Image:
+    sheet = Image.new("RGB", (side * columns, side * (len(images) // columns)), "white")
+    for i, image in enumerate(images):
+        row, column = divmod(i, columns)
+        sheet.paste(
+            image.resize((side, side), Image.Resampling.LANCZOS), (column * side, row * side)
+        )
+    return sheet
+
+
+def samples_vs_paintings(models: tuple[str, ...] = ("impressionism", "vangogh")) -> None:
+    """Each shipped model's 16 samples beside 16 random crops of its paintings at the same
+    scale (the paintings' short side at the sample size, a random square of it): does a sample
+    look like a piece of one of the painter's pictures?"""
+    for model in models:
+        pipe = StylePipeline.from_pretrained(model, num_styles=16)
+        side = pipe.generator.sample_size
+        rng = random.Random(0)
+        crops = []
+        for path in rng.sample(find_images([DATA / "paintings" / model]), 16):
+            painting = read_image(path)
+            scale = side / min(painting.size)
+            size = (
+                max(side, round(painting.width * scale)),
+                max(side, round(painting.height * scale)),
+            )
+            painting = painting.resize(size, Image.Resampling.LANCZOS)
+            left = rng.randrange(painting.width - side + 1)
+            top = rng.randrange(painting.height - side + 1)
+            crops.append(painting.crop((left, top, left + side, top + side)))
+        samples = [to_pil(image) for image in pipe.styles]
+        path = OUT / f"samples_vs_paintings_{model}.jpg"
+        _strip(
+            [(_grid(samples, side), f"{model}: 16 samples (seed 0), {side} px"),
+             (_grid(crops, side), "16 random paintings at that scale (a square)")],
+            path, tile=4 * side,
+        )  # fmt: skip
+
+
 FIGURES = {"style_weights": style_weights, "style_sizes": style_sizes, "scales": scales,
-           "gallery": gallery}  # fmt: skip
+           "gallery": gallery, "samples_vs_paintings": samples_vs_paintings}  # fmt: skip
 
 
 def main() -> None:
