@@ -286,6 +286,11 @@ class TrainConfig(_Config):
         "the style layers towards the paintings' (None: off)",
     )
     gram_batch: int = Field(8, ge=1, description="samples per step the Gram loss looks at")
+    gram_layers: Literal["ast-gan", "gatys", "both"] = Field(
+        "ast-gan",
+        description="layer preset whose Gram matrices the Gram loss and settling match: the "
+        "style stage's shallow default, Gatys' relu1_1..relu5_1 (shapes and strokes), or both",
+    )
     gram_scale: Literal["patch", "sample"] = Field(
         "sample",
         description="texture arch: the Gram loss looks at the training patches, or at extra "

@@ -123,6 +123,20 @@ def test_gram_weight_adds_the_loss_to_the_step() -> None:
     assert off.gram is None and math.isnan(off.train_step(torch.arange(8))["gram_error"])
 
 
+def test_gram_layers_choose_what_the_gram_loss_matches() -> None:
+    images = (synthetic_paintings(8, size=128) * 255).round().to(torch.uint8)
+    data = PaintingSet(images, [Path(f"{i}.png") for i in range(8)], 64, "patch")
+    base = {"arch": "texture", "crop": "patch", "width": 4, "batch_size": 8, "gram_batch": 4}
+    both = Run(TrainConfig(**base, gram_layers="both"), data, Path("unused"))
+    assert both.gram is not None
+    assert both.gram.net.layers[-1] == "relu5_1" and len(both.gram.targets) == 10
+    assert 0 < both.train_step(torch.arange(8))["gram_error"] < 10
+    shallow = Run(TrainConfig(**base), data, Path("unused"))
+    assert shallow.gram is not None and len(shallow.gram.targets) == 5
+    shallow.gram.load_state(both.gram.state())  # ten running means fit no five layers
+    assert shallow.gram.running is None
+
+
 def test_whole_view_sees_each_paintings_centre_square_shrunk() -> None:
     """A portrait painting (128 x 96 inside its 128 x 128 frame): the whole view keeps its centre
     96 x 96 square and nothing of the frame's padding or of the cut-off top and bottom."""

@@ -24,6 +24,13 @@ from artstyle.backbone import PRESETS, VGGFeatures, gram
 from artstyle.images import signed_to_unit
 
 
+def matched_layers(preset: str) -> tuple[str, ...]:
+    """The layers of a `TrainConfig.gram_layers` choice."""
+    if preset == "both":
+        return PRESETS["ast-gan"].style + PRESETS["gatys"].style
+    return PRESETS[preset].style
+
+
 class GramMatch:
     """The target Gram matrices of a painting set and the running mean of the generated ones."""
 
@@ -79,6 +86,7 @@ class GramMatch:
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
         keys = sorted(k for k in tensors if k.startswith("gram_running."))
-        if keys:
+        # a retune to other layers starts the running means afresh from the next samples
+        if len(keys) == len(self.targets):
             device = self.targets[0].device
             self.running = [tensors[f"gram_running.{i}"].to(device) for i in range(len(keys))]

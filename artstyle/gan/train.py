@@ -39,7 +39,7 @@ from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings, training_batch
 from artstyle.gan.distributed import World, session
 from artstyle.gan.export import export_generator
-from artstyle.gan.gram_match import GramMatch
+from artstyle.gan.gram_match import GramMatch, matched_layers
 from artstyle.gan.losses import get_loss
 from artstyle.gan.models import (
     TextureGenerator,
@@ -184,7 +184,11 @@ class Run:
             if isinstance(self.g_net, TextureGenerator)
             else None
         )
-        self.gram = GramMatch(data.paintings(), self.device) if config.gram_weight else None
+        self.gram = (
+            GramMatch(data.paintings(), self.device, matched_layers(config.gram_layers))
+            if config.gram_weight
+            else None
+        )
         self.step = 0
         self.epoch = 0
         self.iteration = 0  # next batch within the epoch
