@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from artstyle.cli.app import app, console
@@ -63,24 +64,25 @@ def evaluate_command(
         )
 
     def skipped(exc: ImageReadError) -> None:
-        console.print(f"[yellow]skipped[/] {exc}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
 
     size = gens[0].config.image_size
     paintings = load_paintings(data, size, "center", on_skip=skipped, min_images=2)
     evaluator = Evaluator(paintings, device)
     results = []
     for gen in gens:
-        with console.status(f"measuring {gen.source} ({n} samples, {len(paintings)} paintings)"):
+        source = escape(str(gen.source))
+        with console.status(f"measuring {source} ({n} samples, {len(paintings)} paintings)"):
             results.append(evaluator(gen, n=n, seed=seed))
     if evaluator.inception_problem:
         console.print(
-            f"[yellow]no Inception KID:[/] {evaluator.inception_problem}", highlight=False
+            f"[yellow]no Inception KID:[/] {escape(evaluator.inception_problem)}", highlight=False
         )
 
-    table = Table(title=f"generators vs {data}", title_justify="left")
+    table = Table(title=f"generators vs {escape(str(data))}", title_justify="left")
     table.add_column("measure")
     for gen in gens:
-        table.add_column(str(gen.source), justify="right", overflow="fold")
+        table.add_column(escape(str(gen.source)), justify="right", overflow="fold")
     table.add_column("reading")
     gap = results[0].gap
     table.add_row(
@@ -117,7 +119,7 @@ def evaluate_command(
         "closest sample",
         *(
             f"{float(r.vgg.distances[i]):.3f}: sample {i} ~ "
-            f"{paintings.files[int(r.vgg.nearest[i])].name}"
+            f"{escape(paintings.files[int(r.vgg.nearest[i])].name)}"
             for r, i in zip(results, closest)
         ),
         "distance to the nearest painting",
@@ -141,7 +143,7 @@ def evaluate_command(
         if baseline:
             card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
         write_card(gens[0].source, card)
-        console.print(f"updated {card_path(gens[0].source)} and its .md")
+        console.print(f"updated {escape(str(card_path(gens[0].source)))} and its .md")
 
 
 def baseline_fields(

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
@@ -521,7 +522,8 @@ def train(
                 run_files.rewrite_csv(
                     run_dir / run_files.LOG, LOG_FIELDS, lambda row: int(row["step"]) <= step
                 )
-                console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
+                where = escape(str(run_dir))
+                console.print(f"resuming {where} at epoch {run.epoch + 1}, step {run.step}")
         if world.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             atomic.write_text(
