@@ -15,7 +15,7 @@ from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.evaluation import Evaluator, Measures
 from artstyle.gan import inception
 from artstyle.gan.data import load_paintings
-from artstyle.gan.export import card_path, read_card, write_card
+from artstyle.gan.export import card_path, data_description, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.metrics import SUBSETS
 from artstyle.gan.run_files import CHECKPOINT
@@ -136,7 +136,7 @@ def evaluate_command(
 
     if update_card:
         card = {**read_card(gens[0].source), **results[0].card_fields()}
-        card["eval_data"] = str(data.resolve())
+        card["eval_data"] = data_description(data, len(paintings))
         card["eval_command"] = f"artstyle evaluate {model} {data} -n {n} --seed {seed}" + (
             f" --baseline {baseline}" if baseline else ""
         )

@@ -39,7 +39,7 @@ from artstyle.gan import checkpoint, run_files
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings, training_batch
 from artstyle.gan.distributed import World, session
-from artstyle.gan.export import export_generator
+from artstyle.gan.export import data_description, export_generator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.losses import get_loss
 from artstyle.gan.models import (
@@ -649,7 +649,7 @@ def _export(
         config,
         path,
         card={
-            "data": str(Path(data_dir).resolve()),
+            "data": data_description(data_dir, len(run.data)),
             "images": len(run.data),
             "epochs": config.epochs,
             "iterations": run.step,
