@@ -183,6 +183,11 @@ def test_the_door_refuses_foreign_hosts_origins_and_every_out_of_bounds_request(
     refused(post_job(client, big), 400, "larger than the upload limit")
     refused(post_job(client, b"\0" * 600_000, photos=2), 413, "takes in one request")
     refused(post_job(client, b"hello"), 400, "cat.jpg: not an image")
+    files = [("photos", ("cat.png", photo)), ("photos", ("notes.png", b"hello"))]
+    answer = client.post(
+        "/api/jobs", data={"model": "impressionism"}, files=files, headers={"Origin": ORIGIN}
+    )
+    refused(answer, 400, "notes.png: not an image")  # the good photo is not kept either
 
     assert studio.jobs == {} and list(studio.uploads.iterdir()) == []  # nothing queued or kept
 

@@ -187,6 +187,11 @@ class Studio:
         write_image(image, self.uploads / f"{upload_id}.png")
         return upload_id
 
+    def discard(self, upload_ids: list[str]) -> None:
+        """Forget uploads no job will use (those of a request refused half-way)."""
+        for upload_id in upload_ids:
+            self._upload_path(upload_id).unlink()
+
     # --- jobs -------------------------------------------------------------------------------
 
     def check(

@@ -87,12 +87,19 @@ def create_app(studio: Studio, door: Door) -> FastAPI:
             model=None if paintings else model, seed=seed, num_styles=num_styles, picks=picked
         )
         studio.check(style, chosen, photos=len(photos), paintings=len(paintings or []))
-        uploads = tuple([await _keep(studio, f) for f in paintings or []])
-        style = dataclasses.replace(style, uploads=uploads)
-        jobs = []
-        for photo in photos:
-            upload_id = await _keep(studio, photo)
-            jobs.append(studio.submit(upload_id, photo.filename or "photo", style, chosen))
+        kept: list[str] = []
+        try:  # every file read before any job is queued; a bad one leaves none of them kept
+            for upload in [*(paintings or []), *photos]:
+                kept.append(await _keep(studio, upload))
+        except ArtstyleError:
+            studio.discard(kept)
+            raise
+        styles = len(paintings or [])
+        style = dataclasses.replace(style, uploads=tuple(kept[:styles]))
+        jobs = [
+            studio.submit(upload_id, photo.filename or "photo", style, chosen)
+            for upload_id, photo in zip(kept[styles:], photos, strict=True)
+        ]
         return {"jobs": [job.public() for job in jobs]}
 
     @app.post("/api/jobs/{job_id}/cancel")
