@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line
+from artstyle.studio.jobs import MAX_QUEUE, MAX_UPLOAD_MB
 
 #: One request carries at most this many uploads' worth of bytes (each is limited on its own).
 UPLOADS_PER_REQUEST = 10
@@ -38,8 +39,10 @@ def studio_command(
         [], "--model", help="also offer this generator (a .safetensors or a run folder); repeat"
     ),
     device: str = typer.Option("auto", help="auto, cpu or cuda"),
-    max_upload_mb: int = typer.Option(25, min=1, help="largest upload accepted, in MB"),
-    max_queue: int = typer.Option(32, min=1, help="photos waiting or being painted, at most"),
+    max_upload_mb: int = typer.Option(MAX_UPLOAD_MB, min=1, help="largest upload accepted, in MB"),
+    max_queue: int = typer.Option(
+        MAX_QUEUE, min=1, help="photos waiting or being painted, at most"
+    ),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="open the page"),
 ) -> None:
     """A local web page: pick a learned style and its images, drop photos, watch them painted.

@@ -36,6 +36,8 @@ from artstyle.nst.transfer import StyleTransfer
 
 #: The settings the page offers for each photo (the rest keep the library's defaults).
 PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
+#: Largest upload accepted, in MB, and most photos waiting or being painted, unless told.
+MAX_UPLOAD_MB, MAX_QUEUE = 25, 32
 #: Style transfers kept ready (their Gram targets computed), most recently used last.
 CACHED_STYLES = 4
 
@@ -113,8 +115,8 @@ class Studio:
         out: str | Path,
         models: list[str] | None = None,
         device: str = "auto",
-        max_upload_bytes: int = 25 * 2**20,
-        max_queue: int = 32,
+        max_upload_bytes: int = MAX_UPLOAD_MB * 2**20,
+        max_queue: int = MAX_QUEUE,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         preview_every: int = 5,
     ) -> None:
