@@ -160,6 +160,11 @@ def test_the_door_refuses_foreign_hosts_origins_and_every_out_of_bounds_request(
         "answers at",
     )
     refused(client.get("/api/setup", headers={"Host": "127.0.0.1:9999"}), 403, "answers at")
+    # an image tag on another site asking for a batch; following a link to the page is fine
+    fetched = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    refused(client.get("/api/models/impressionism?n=64", headers=fetched), 403, "another site")
+    opened = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert client.get("/", headers=opened).status_code == 200
     # a cross-site form POST, one without any origin, one from a sandboxed frame
     refused(post_job(client, photo, {"Origin": EVIL}), 403, "own page")
     refused(post_job(client, photo, {"Origin": "null"}), 403, "own page")

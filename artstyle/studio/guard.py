@@ -10,6 +10,8 @@ only when
   origin: the studio's own page;
 - when it listens beyond loopback, it carries the token printed at start: in the address once
   (`?token=`), then in an HttpOnly cookie the answer sets, or as `Authorization: token ...`;
+- it is not what a browser marks as fetched by another site (`Sec-Fetch-Site`), short of
+  opening the page: an image or script tag elsewhere cannot make the studio draw batches;
 - its body is no larger than the studio accepts (uploads are limited again one by one).
 
 Each refusal is one line of JSON with a 4xx, like every other error of the studio.
@@ -90,6 +92,10 @@ class Door:
                 f"refused: open the address with the token printed at start "
                 f"({self.address}/?token=...)",
             )
+        fetched_by = request.headers.get("sec-fetch-site", "same-origin")
+        opened = request.headers.get("sec-fetch-mode") == "navigate" and request.method == "GET"
+        if fetched_by in ("cross-site", "same-site") and not opened:
+            return 403, "refused: another site's page may not use this studio"
         if request.method in SAFE_METHODS:
             return None
         origin = request.headers.get("origin") or _origin(request.headers.get("referer", ""))
