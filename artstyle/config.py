@@ -50,7 +50,7 @@ class _Config(BaseModel):
     changed after the work that depends on it has started cannot be silently ignored: make a
     new config (`config.model_copy(update=...)`) or pass per-call settings instead."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: object) -> Self:
@@ -68,6 +68,12 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 # --- stage 2: style transfer ------------------------------------------------------------------
 
+
+#: Upper bounds of the settings that size the work, so a typo (or a hostile web page, see
+#: `artstyle.studio`) cannot ask for days of painting or more memory than any machine has: an
+#: 8192-px output already holds about 0.8 GB per copy of the image, and each generated style
+#: image takes about 13 MB while its batch is made (256 images: 3.4 GB).
+MAX_SIZE, MAX_STEPS, MAX_STYLES, MAX_SEED = 8192, 10_000, 256, 2**32 - 1
 
 #: Layer presets of `artstyle.backbone.PRESETS`; `seed` is the old name of `ast-gan`.
 LayerPresetName = Literal["ast-gan", "gatys"]
@@ -87,17 +93,21 @@ class TransferConfig(_Config):
     steps: int = Field(
         26,
         ge=1,
+        le=MAX_STEPS,
         description="loss evaluations (forward + backward passes) at `size`, or at `base_size` "
         "for a larger output",
     )
-    size: int = Field(512, ge=16, description="longest side of the output in pixels")
+    size: int = Field(512, ge=16, le=MAX_SIZE, description="longest side of the output in pixels")
     base_size: int | None = Field(
         512,
         ge=16,
+        le=MAX_SIZE,
         description="an output larger than this is painted at this size first, then refined "
         "at each doubling up to `size` (None: always paint at `size` from the photo)",
     )
-    refine_steps: int = Field(5, ge=1, description="steps at each size above `base_size`")
+    refine_steps: int = Field(
+        5, ge=1, le=MAX_STEPS, description="steps at each size above `base_size`"
+    )
     compile: bool = Field(
         False,
         description="compile the loss with torch.compile: 1.05-1.2x faster per step on a CPU "
@@ -119,6 +129,7 @@ class TransferConfig(_Config):
     style_size: int | None = Field(
         128,
         ge=16,
+        le=MAX_SIZE,
         description="longest side the style images are resized to (None: as they are); "
         "a generated batch follows its generator's scale unless this is set",
     )
@@ -152,7 +163,9 @@ class TransferConfig(_Config):
         "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
     )
     preserve_color: bool = Field(False, description="transfer luminance only, keep photo colours")
-    seed: int = Field(0, description="seed of noise init (and of a generated style batch)")
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="seed of noise init (and of a generated style batch)"
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
 
     @field_validator("layers", mode="before")
@@ -192,7 +205,9 @@ class PipelineConfig(TransferConfig):
     model: str = Field(
         "impressionism", description="generator of the style batch: shipped name, file or run"
     )
-    num_styles: int = Field(16, ge=1, description="size of the generated style batch")
+    num_styles: int = Field(
+        16, ge=1, le=MAX_STYLES, description="size of the generated style batch"
+    )
 
 
 #: Settings a call may change (`StyleTransfer.run(photo, steps=100)`): the style targets do not

@@ -93,7 +93,8 @@ def main() -> None:
         child(int(size), int(tile), int(steps), save or None)
         return
 
-    from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE, available_memory
+    from artstyle.memory import available_memory
+    from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE
 
     free = available_memory(torch.device("cpu"))
     table = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from artstyle.gan import checkpoint, losses, run_files
 from artstyle.gan import train as training
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import load_paintings
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.generator import StyleGenerator, weights_dir
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import (
     DCGANDiscriminator,
@@ -314,6 +315,7 @@ def test_export_round_trip(paintings: Path, tmp_path: Path) -> None:
     result = training.train(paintings, tmp_path / "run", cfg, progress=False)
     gen = StyleGenerator.from_pretrained(result.generator_path, device="cpu")
     assert gen.card["images"] == 16 and len(gen.card["sha256"]) == 64
+    assert gen.card["data"] == f"{paintings.name} (16 images)"  # no path of this machine
     tensors, _ = checkpoint.load(result.generator_path)
     assert all(
         v.dtype == torch.float16
@@ -359,3 +361,11 @@ def test_a_new_loss_is_registered_without_touching_the_loop(
     assert stats["loss_d"] > 0 and all(map(math.isfinite, (real, fake, stats["loss_g"])))
     with pytest.raises(ArtstyleError, match=r"unknown GAN loss 'nope'.*lsgan"):
         _run(TrainConfig(**TINY, loss="nope"), paintings)
+
+
+def test_shipped_cards_name_no_absolute_path() -> None:
+    """A card travels with its weights; the folders of the machine that measured it do not."""
+    for card in weights_dir().glob("*.json"):
+        values = json.loads(card.read_text(encoding="utf-8"))
+        paths = [v for v in values.values() if isinstance(v, str) and v.startswith("/")]
+        assert paths == [], card.name

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shutil
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from skimage import data
 
 pytest.importorskip("fastapi", reason="the studio extra is not installed")
 
+from fastapi.testclient import TestClient
+
 from artstyle.errors import ArtstyleError
+from artstyle.studio.guard import Door
 from artstyle.studio.jobs import Studio, StyleChoice
+from artstyle.studio.server import create_app
 
 TINY = {"size": 64, "steps": 6}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -99,6 +107,145 @@ def test_bad_uploads_and_settings_are_one_line(studio: Studio, photo_bytes: byte
     assert list(studio.uploads.iterdir()) == [studio.uploads / f"{photo}.png"]
 
 
+# --- the door, through HTTP ---------------------------------------------------------------------
+
+ORIGIN = "http://127.0.0.1:8123"  # the address the guarded studio below serves
+EVIL = "http://evil.example"  # a page on the web the artist visits
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[tuple[TestClient, Studio]]:
+    """A loopback studio at 127.0.0.1:8123 with small limits, spoken to over HTTP."""
+    studio = Studio(tmp_path / "out", device="cpu", max_upload_bytes=300_000, max_queue=2)
+    door = Door.serving("127.0.0.1", 8123, max_body=1_000_000)
+    with TestClient(create_app(studio, door), base_url=ORIGIN) as client:
+        yield client, studio
+    studio.close()
+
+
+def post_job(
+    client: TestClient, photo: bytes, headers: dict[str, str] | None = None, photos: int = 1,
+    **fields: str,
+) -> httpx.Response:  # fmt: skip
+    """The page's request: `photos` copies of `photo`, four of the impressionism model's images,
+    the tiny settings, from the studio's own page unless `headers` say otherwise."""
+    data = {"model": "impressionism", "num_styles": "4", "settings": json.dumps(TINY), **fields}
+    files = [("photos", ("cat.jpg", photo, "image/jpeg"))] * photos
+    return client.post("/api/jobs", data=data, files=files, headers=headers or {"Origin": ORIGIN})
+
+
+def refused(response: httpx.Response, status: int, text: str) -> None:
+    """A refusal: `status`, and one line of JSON that says `text`."""
+    assert response.status_code == status, response.text
+    line = response.json()["error"]
+    assert text in line and "\n" not in line and "Traceback" not in line, line
+
+
+def test_the_door_refuses_foreign_hosts_origins_and_every_out_of_bounds_request(
+    guarded: tuple[TestClient, Studio], photo_bytes: bytes
+) -> None:
+    client, studio = guarded
+    cat = io.BytesIO()
+    Image.fromarray(data.chelsea()).resize((64, 48)).save(cat, format="PNG")
+    photo = cat.getvalue()  # within the upload limit
+
+    # DNS rebinding: a name of the attacker's resolving to 127.0.0.1 is not this studio's name
+    for path in ("/", "/api/setup", "/api/events", "/static/studio.js"):
+        refused(client.get(path, headers={"Host": "evil.example:8123"}), 403, "answers at")
+    refused(
+        post_job(
+            client, photo, {"Host": "evil.example:8123", "Origin": "http://evil.example:8123"}
+        ),
+        403,
+        "answers at",
+    )
+    refused(client.get("/api/setup", headers={"Host": "127.0.0.1:9999"}), 403, "answers at")
+    # an image tag on another site asking for a batch; following a link to the page is fine
+    fetched = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    refused(client.get("/api/models/impressionism?n=64", headers=fetched), 403, "another site")
+    opened = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert client.get("/", headers=opened).status_code == 200
+    # a cross-site form POST, one without any origin, one from a sandboxed frame
+    refused(post_job(client, photo, {"Origin": EVIL}), 403, "own page")
+    refused(post_job(client, photo, {"Origin": "null"}), 403, "own page")
+    refused(post_job(client, photo, {"Referer": "http://evil.example/x"}), 403, "own page")
+    refused(client.post("/api/jobs", files=[("photos", ("a.png", photo))]), 403, "own page")
+    refused(client.post("/api/results/abc/remake", headers={"Origin": EVIL}), 403, "own page")
+    # every number from the page within the settings' bounds, picks within the batch
+    refused(post_job(client, photo, num_styles="100000"), 400, "num_styles")
+    refused(post_job(client, photo, num_styles="x"), 422, "num_styles")
+    refused(post_job(client, photo, seed="-1"), 400, "seed")
+    for bad in ({"size": 100000}, {"steps": 1_000_000_000}, {"size": 8}, {"style_weight": "NaN"}):
+        refused(post_job(client, photo, settings=json.dumps({**TINY, **bad})), 400, "settings")
+    refused(post_job(client, photo, settings='{"size": Infinity}'), 400, "size")
+    for picks in ("-1,999", "0,4", "1,1", "a,b"):
+        refused(post_job(client, photo, picks=picks), 400, "picks")
+    refused(client.get("/api/models/impressionism?n=1000000"), 400, "1 to 64")
+    refused(client.get("/api/models/impressionism?seed=-5"), 400, "seed")
+    # the queue and uploads have limits
+    refused(post_job(client, photo, photos=3), 400, "queue holds at most 2")
+    big = photo + b"\0" * 300_000
+    refused(post_job(client, big), 400, "larger than the upload limit")
+    refused(post_job(client, b"\0" * 600_000, photos=2), 413, "takes in one request")
+    refused(post_job(client, b"hello"), 400, "cat.jpg: not an image")
+    files = [("photos", ("cat.png", photo)), ("photos", ("notes.png", b"hello"))]
+    answer = client.post(
+        "/api/jobs", data={"model": "impressionism"}, files=files, headers={"Origin": ORIGIN}
+    )
+    refused(answer, 400, "notes.png: not an image")  # the good photo is not kept either
+
+    assert studio.jobs == {} and list(studio.uploads.iterdir()) == []  # nothing queued or kept
+
+    # the studio's own page (Origin, or only a Referer) is served
+    assert client.get("/api/setup").status_code == 200
+    headers = {"Referer": f"{ORIGIN}/"}
+    answer = post_job(
+        client, photo, headers, photos=2, picks="0,2", settings=json.dumps({**TINY, "steps": 500})
+    )
+    assert answer.status_code == 200, answer.text
+    jobs = [job["id"] for job in answer.json()["jobs"]]
+    refused(post_job(client, photo), 400, "queue holds at most 2 and has 2")
+    refused(client.post(f"/api/jobs/{jobs[0]}/cancel", headers={"Origin": EVIL}), 403, "own page")
+    for job in jobs:
+        assert client.post(f"/api/jobs/{job}/cancel", headers={"Origin": ORIGIN}).status_code == 200
+    studio.wait_idle(120)
+    assert [j.state for j in studio.jobs.values()] == ["cancelled", "cancelled"]
+
+
+def test_beyond_loopback_the_token_is_needed_and_kept_in_a_cookie(tmp_path: Path) -> None:
+    studio = Studio(tmp_path / "out", device="cpu")
+    lan = Door.serving("192.168.1.7", 8124, max_body=2**20)
+    wide = Door.serving("0.0.0.0", 8125, max_body=2**20)
+    assert lan.token and wide.token and lan.token != wide.token
+    assert lan.url() == f"http://192.168.1.7:8124/?token={lan.token}"
+    assert Door.serving("::1", 8126, 1).url() == "http://[::1]:8126"  # loopback: no token
+
+    with TestClient(create_app(studio, lan), base_url="http://192.168.1.7:8124") as client:
+        refused(client.get("/api/setup"), 401, "token printed at start")
+        refused(client.get("/?token=wrong"), 401, "token printed at start")
+        refused(client.get("/?token=\u00e9t\u00e9"), 401, "token printed at start")
+        refused(
+            client.get(f"/?token={lan.token}", headers={"Host": "evil.example:8124"}),
+            403,
+            "answers at",
+        )
+        opened = client.get(f"/?token={lan.token}", follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == "/"
+        cookie = opened.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and lan.token.lower() in cookie
+        assert client.get("/api/setup").status_code == 200  # the cookie, from now on
+        assert client.get("/").status_code == 200
+        refused(client.post("/api/results/abc/remake"), 403, "own page")
+        client.cookies.clear()
+        headers = {"Authorization": f"token {lan.token}"}
+        assert client.get("/api/setup", headers=headers).status_code == 200
+
+    with TestClient(create_app(studio, wide), base_url="http://10.0.0.3:8125") as client:
+        refused(client.get("/api/setup"), 401, "token printed at start")  # any name, no token
+        assert client.get(f"/api/setup?token={wide.token}").status_code == 200
+    studio.close()
+
+
 # --- end to end in a browser ----------------------------------------------------------------------
 
 
@@ -106,14 +253,13 @@ def test_bad_uploads_and_settings_are_one_line(studio: Studio, photo_bytes: byte
 def server(tmp_path: Path) -> Iterator[tuple[str, Studio]]:
     import uvicorn
 
-    from artstyle.studio.server import create_app
-
     studio = Studio(tmp_path / "out", device="cpu", preview_every=2)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    door = Door.serving("127.0.0.1", port, max_body=2**30)
     config = uvicorn.Config(
-        create_app(studio), host="127.0.0.1", port=port, log_level="warning",
+        create_app(studio, door), host="127.0.0.1", port=port, log_level="warning",
         timeout_graceful_shutdown=1,
     )  # fmt: skip
     server = uvicorn.Server(config)
@@ -215,3 +361,20 @@ def test_cli_is_local_unless_told_and_warns_when_not(
     assert wide.exit_code == 0, wide.output
     assert served[1] == ("0.0.0.0", 8123)
     assert "warning" in wide.output and "anyone who can reach" in wide.output
+    assert re.search(r"http://127\.0\.0\.1:8123/\?token=[\w-]{20,}", wide.output)
+    assert "token=" not in local.output  # loopback: no token
+
+
+def test_without_the_studio_extra_the_install_hint_is_right(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Rich took `[studio]` for markup and printed `pip install 'artstyle'`."""
+    from typer.testing import CliRunner
+
+    from artstyle.cli import app
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn: ImportError
+    result = CliRunner().invoke(app, ["studio", "-o", str(tmp_path), "--no-browser"])
+    assert result.exit_code == 2
+    assert "pip install 'artstyle[studio]'" in result.output
+    assert "uvicorn is missing" in result.output

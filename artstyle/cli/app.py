@@ -32,8 +32,9 @@ def field_help(model: type[BaseModel], field: str, text: str = "") -> str:
 
 
 def error_line(message: str) -> None:
-    """Print one red error line on stderr."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one red error line on stderr (`message` is text, not markup: brackets in it, such
+    as `pip install 'artstyle[studio]'` or a file name, print as they are)."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 class _Group(TyperGroup):

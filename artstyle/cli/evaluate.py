@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from artstyle.cli.app import app, console
@@ -14,7 +15,7 @@ from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.evaluation import DEFAULT_SEEDS, Evaluator, Measures
 from artstyle.gan import inception
 from artstyle.gan.data import load_paintings
-from artstyle.gan.export import card_path, read_card, write_card
+from artstyle.gan.export import card_path, data_description, read_card, write_card
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.metrics import SUBSETS
 from artstyle.gan.run_files import CHECKPOINT
@@ -71,24 +72,25 @@ def evaluate_command(
         )
 
     def skipped(exc: ImageReadError) -> None:
-        console.print(f"[yellow]skipped[/] {exc}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
 
     size = gens[0].config.image_size
     paintings = load_paintings(data, size, "center", on_skip=skipped, min_images=2)
     evaluator = Evaluator(paintings, device)
     results = []
     for gen in gens:
-        with console.status(f"measuring {gen.source} ({n} samples, {len(paintings)} paintings)"):
+        source = escape(str(gen.source))
+        with console.status(f"measuring {source} ({n} samples, {len(paintings)} paintings)"):
             results.append(evaluator(gen, n=n, seeds=range(seed, seed + seeds)))
     if evaluator.inception_problem:
         console.print(
-            f"[yellow]no Inception KID:[/] {evaluator.inception_problem}", highlight=False
+            f"[yellow]no Inception KID:[/] {escape(evaluator.inception_problem)}", highlight=False
         )
 
-    table = Table(title=f"generators vs {data}", title_justify="left")
+    table = Table(title=f"generators vs {escape(str(data))}", title_justify="left")
     table.add_column("measure")
     for gen in gens:
-        table.add_column(str(gen.source), justify="right", overflow="fold")
+        table.add_column(escape(str(gen.source)), justify="right", overflow="fold")
     table.add_column("reading")
     for preset, first in results[0].gaps.items():
         table.add_row(
@@ -126,7 +128,7 @@ def evaluate_command(
         "closest sample",
         *(
             f"{float(r.vgg[0].distances[i]):.3f}: sample {i} ~ "
-            f"{paintings.files[int(r.vgg[0].nearest[i])].name}"
+            f"{escape(paintings.files[int(r.vgg[0].nearest[i])].name)}"
             for r, i in zip(results, closest)
         ),
         "distance to the nearest painting",
@@ -144,14 +146,14 @@ def evaluate_command(
 
     if update_card:
         card = {**read_card(gens[0].source), **results[0].card_fields()}
-        card["eval_data"] = str(data.resolve())
+        card["eval_data"] = data_description(data, len(paintings))
         card["eval_command"] = (
             f"artstyle evaluate {model} {data} -n {n} --seed {seed} --seeds {seeds}"
         ) + (f" --baseline {baseline}" if baseline else "")
         if baseline:
             card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
         write_card(gens[0].source, card)
-        console.print(f"updated {card_path(gens[0].source)} and its .md")
+        console.print(f"updated {escape(str(card_path(gens[0].source)))} and its .md")
 
 
 def baseline_fields(

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
@@ -114,7 +115,7 @@ def train_command(
     say = console if main else Console(quiet=True)
 
     def skipped(exc: ImageReadError) -> None:
-        say.print(f"[yellow]skipped[/] {exc}", highlight=False)
+        say.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
 
     try:
         result = train(
@@ -128,7 +129,7 @@ def train_command(
             progress=progress,
         )
     except TrainingInterrupted as exc:
-        say.print(f"[yellow]interrupted:[/] {exc}", highlight=False, soft_wrap=True)
+        say.print(f"[yellow]interrupted:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     say.print(
         f"done: {result.steps} iterations in {result.seconds / 60:.1f} min "
@@ -178,8 +179,8 @@ def models_command() -> None:
         card = read_card(weights_dir() / f"{name}.safetensors")
         gap = card.get("style_gap")
         table.add_row(
-            name,
-            Path(str(card.get("data", "?"))).name,
+            escape(name),
+            escape(Path(str(card.get("data", "?"))).name),
             str(card.get("images", "?")),
             str(card.get("iterations", "?")),
             f"{card.get('style_size') or card.get('hyperparameters', {}).get('image_size')} px",

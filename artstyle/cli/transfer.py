@@ -225,16 +225,18 @@ def transfer_command(
     for failure in work.failed:
         error_line(failure.error)
     if work.done:
-        console.print(f"{work.done} photo(s) already painted in {out} (use --overwrite to redo)")
+        console.print(
+            f"{work.done} photo(s) already painted in {escape(str(out))} (use --overwrite to redo)"
+        )
 
     painter, batch = _painter(settings, style_files, targets)
     if save_targets is not None:
         refuse_overwrite(save_targets, work.protect)
-        console.print(f"style targets: {painter.save_targets(save_targets)}")
+        console.print(f"style targets: {escape(str(painter.save_targets(save_targets)))}")
     if save_styles and batch is not None:
         grid = out.parent / f"{out.stem}_styles.png" if out.suffix else out / "styles.png"
         write_image(image_grid(batch.cpu()), grid, protect=work.protect)
-        console.print(f"style batch: {grid}")
+        console.print(f"style batch: {escape(str(grid))}")
 
     outcomes = list(work.failed)
     try:
@@ -317,10 +319,10 @@ def _summary(outcomes: list[PhotoOutcome], skipped: int) -> None:
         table.add_column(column, overflow="fold")
     for o in outcomes:
         if o.error:
-            table.add_row(str(o.photo), f"[red]failed: {o.error}[/]", "", "", "")
+            table.add_row(escape(str(o.photo)), f"[red]failed: {escape(o.error)}[/]", "", "", "")
         elif o.losses is not None:
             row = (f"{o.seconds:.1f}", f"{o.losses['content']:.3g}", f"{o.losses['style']:.3g}")
-            table.add_row(str(o.photo), str(o.output), *row)
+            table.add_row(escape(str(o.photo)), escape(str(o.output)), *row)
     console.print(table)
     ok = sum(not o.error for o in outcomes)
     tail = f", {skipped} skipped (already done)" if skipped else ""

@@ -51,6 +51,12 @@ def read_card(weights: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def data_description(folder: str | Path, images: int) -> str:
+    """How a card names the paintings it was trained or measured on: the folder's name and
+    how many images it gave, never a path (a card travels; the machine's folders do not)."""
+    return f"{Path(folder).resolve().name} ({images} images)"
+
+
 def write_card(weights: str | Path, card: dict[str, Any]) -> None:
     """Write (or update) the JSON and Markdown cards of `weights`, stamping size and sha256."""
     weights = Path(weights)

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
@@ -38,7 +39,7 @@ from artstyle.gan import checkpoint, run_files
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, load_paintings, training_batch
 from artstyle.gan.distributed import World, session
-from artstyle.gan.export import export_generator
+from artstyle.gan.export import data_description, export_generator
 from artstyle.gan.gram_match import GramMatch, matched_layers
 from artstyle.gan.losses import get_loss
 from artstyle.gan.models import (
@@ -525,7 +526,8 @@ def train(
                 run_files.rewrite_csv(
                     run_dir / run_files.LOG, LOG_FIELDS, lambda row: int(row["step"]) <= step
                 )
-                console.print(f"resuming {run_dir} at epoch {run.epoch + 1}, step {run.step}")
+                where = escape(str(run_dir))
+                console.print(f"resuming {where} at epoch {run.epoch + 1}, step {run.step}")
         if world.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             atomic.write_text(
@@ -651,7 +653,7 @@ def _export(
         config,
         path,
         card={
-            "data": str(Path(data_dir).resolve()),
+            "data": data_description(data_dir, len(run.data)),
             "images": len(run.data),
             "epochs": config.epochs,
             "iterations": run.step,

@@ -21,7 +21,6 @@ evaluations (one extra forward pass) and the memory of one tile.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from artstyle.backbone import VGGFeatures
+from artstyle.memory import available_memory
 from artstyle.nst.losses import GramTarget
 
 #: Peak memory of one whole-image evaluation per output pixel (activations kept for the backward
@@ -38,20 +38,6 @@ BYTES_PER_PIXEL = 3000
 WHOLE_SHARE, TILE_SHARE, HISTORY_SHARE = 0.4, 0.1, 0.15
 #: Tiles are not made larger than this side even with memory to spare (they would gain nothing).
 MAX_TILE = 1024
-
-
-def available_memory(device: torch.device) -> int:
-    """Bytes free for this work now: the GPU's free memory, or the system's MemAvailable."""
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
 
 
 def tile_side(height: int, width: int, tile_size: int | None, device: torch.device) -> int | None:

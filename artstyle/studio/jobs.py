@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from artstyle import atomic
-from artstyle.config import PER_PHOTO, PipelineConfig, TransferConfig, with_overrides
+from artstyle.config import MAX_STYLES, PER_PHOTO, PipelineConfig, TransferConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
@@ -36,6 +36,8 @@ from artstyle.nst.transfer import StyleTransfer
 
 #: The settings the page offers for each photo (the rest keep the library's defaults).
 PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
+#: Largest upload accepted, in MB, and most photos waiting or being painted, unless told.
+MAX_UPLOAD_MB, MAX_QUEUE = 25, 32
 #: Style transfers kept ready (their Gram targets computed), most recently used last.
 CACHED_STYLES = 4
 
@@ -113,7 +115,8 @@ class Studio:
         out: str | Path,
         models: list[str] | None = None,
         device: str = "auto",
-        max_upload_bytes: int = 25 * 2**20,
+        max_upload_bytes: int = MAX_UPLOAD_MB * 2**20,
+        max_queue: int = MAX_QUEUE,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         preview_every: int = 5,
     ) -> None:
@@ -125,6 +128,7 @@ class Studio:
         self.models = [*shipped_models(), *(models or [])]
         self.device = device
         self.max_upload_bytes = max_upload_bytes
+        self.max_queue = max_queue
         self.max_pixels = max_pixels
         self.preview_every = preview_every
         self.jobs: dict[str, Job] = {}
@@ -158,7 +162,9 @@ class Studio:
         return {"name": model, **{k: card[k] for k in keys if k in card}}
 
     def style_batch(self, model: str, seed: int, n: int) -> list[str]:
-        """A model's batch as PNG data URLs, the page's grid."""
+        """A model's batch as PNG data URLs, the page's grid (seed and size within the
+        settings' bounds)."""
+        with_overrides(PipelineConfig, None, {"model": model, "seed": seed, "num_styles": n})
         images = self.generator(model).sample(n, seed)
         return [_data_url(to_pil(img)) for img in images]
 
@@ -183,20 +189,50 @@ class Studio:
         write_image(image, self.uploads / f"{upload_id}.png")
         return upload_id
 
+    def discard(self, upload_ids: list[str]) -> None:
+        """Forget uploads no job will use (those of a request refused half-way)."""
+        for upload_id in upload_ids:
+            self._upload_path(upload_id).unlink()
+
     # --- jobs -------------------------------------------------------------------------------
+
+    def check(
+        self, style: StyleChoice, settings: dict[str, Any], photos: int = 1, paintings: int = 0
+    ) -> None:
+        """Refuse with one line, before anything is kept or queued, what the studio would not
+        paint: unknown settings or values outside the settings' bounds, picks that are not
+        images of the batch, more paintings than a style batch holds, a full queue. `photos`
+        and `paintings`: how many are about to be uploaded for it."""
+        unknown = set(settings) - set(PAGE_SETTINGS)
+        if unknown:
+            raise ArtstyleError(f"unknown setting(s) {sorted(unknown)}; known: {PAGE_SETTINGS}")
+        if style.model is None and not (style.uploads or paintings):
+            raise ArtstyleError("choose a model or upload paintings for the style")
+        self._config(style, settings)  # one clear line for a bad value
+        picks = style.picks
+        if picks is not None and not (style.uploads or paintings):
+            outside = [i for i in picks if not 0 <= i < style.num_styles]
+            if outside or not picks or len(set(picks)) < len(picks):
+                raise ArtstyleError(
+                    f"picks must be distinct images 0 to {style.num_styles - 1} of the batch "
+                    f"(given {len(picks)}, {len(outside)} outside it)"
+                )
+        if len(style.uploads) + paintings > MAX_STYLES:
+            raise ArtstyleError(f"at most {MAX_STYLES} paintings make a style")
+        waiting = sum(j.state in ("queued", "running") for j in self.jobs.values())
+        if waiting + photos > self.max_queue:
+            raise ArtstyleError(
+                f"cannot queue {photos} more photo(s): the queue holds at most "
+                f"{self.max_queue} and has {waiting}; wait for some to finish or cancel them"
+            )
 
     def submit(
         self, photo: str, photo_name: str, style: StyleChoice, settings: dict[str, Any]
     ) -> Job:
-        """Queue a photo (an upload id) for painting; settings are checked now, not later."""
-        unknown = set(settings) - set(PAGE_SETTINGS)
-        if unknown:
-            raise ArtstyleError(f"unknown setting(s) {sorted(unknown)}; known: {PAGE_SETTINGS}")
-        self._config(style, settings)  # one clear line for a bad value, before queueing
+        """Queue a photo (an upload id) for painting; everything is checked now, not later."""
+        self.check(style, settings)
         for upload_id in (photo, *style.uploads):
             self._upload_path(upload_id)
-        if style.uploads == () and style.model is None:
-            raise ArtstyleError("choose a model or upload paintings for the style")
         job = Job(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
         self.jobs[job.id] = job
         self._queue.put(job.id)

@@ -1,9 +1,11 @@
 """The studio's web layer: FastAPI routes over `studio.jobs.Studio`, a page, and server-sent
-events for live progress. Nothing here paints or stores; every error is one line of JSON."""
+events for live progress, behind `studio.guard`'s door. Nothing here paints or stores; every
+error is one line of JSON."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.resources
 import json
 from collections.abc import AsyncIterator
@@ -11,22 +13,35 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from artstyle.errors import ArtstyleError
+from artstyle.studio.guard import Door, Guard
 from artstyle.studio.jobs import PAGE_SETTINGS, Studio, StyleChoice, defaults
 
 PAGE = Path(str(importlib.resources.files("artstyle.studio").joinpath("page")))
 
 
-def create_app(studio: Studio) -> FastAPI:
-    """The studio's web app, serving `studio`."""
-    app = FastAPI(title="artstyle studio", docs_url=None, redoc_url=None)
+def create_app(studio: Studio, door: Door) -> FastAPI:
+    """The studio's web app, serving `studio` at `door`'s address only."""
+    app = FastAPI(title="artstyle studio", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Guard, door=door)
 
     @app.exception_handler(ArtstyleError)
     async def one_line(request: Request, exc: ArtstyleError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_field(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"bad request: {problems}"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def no_traceback(request: Request, exc: Exception) -> JSONResponse:
@@ -59,7 +74,8 @@ def create_app(studio: Studio) -> FastAPI:
         picks: str | None = Form(None, description="comma-separated batch indices"),
         settings: str = Form("{}", description="JSON object of the page's settings"),
     ) -> dict[str, Any]:
-        """Queue every photo with one style and one set of settings."""
+        """Queue every photo with one style and one set of settings; all is checked before any
+        upload is kept, so a refused request leaves nothing behind."""
         try:
             chosen = json.loads(settings)
             picked = tuple(int(i) for i in picks.split(",")) if picks else None
@@ -67,15 +83,23 @@ def create_app(studio: Studio) -> FastAPI:
             raise ArtstyleError("settings or picks are not well formed") from None
         if not isinstance(chosen, dict):
             raise ArtstyleError(f"settings must be an object of {PAGE_SETTINGS}")
-        uploads = tuple([await _keep(studio, f) for f in paintings or []])
         style = StyleChoice(
-            model=None if uploads else model, seed=seed, num_styles=num_styles,
-            picks=picked, uploads=uploads,
-        )  # fmt: skip
-        jobs = []
-        for photo in photos:
-            upload_id = await _keep(studio, photo)
-            jobs.append(studio.submit(upload_id, photo.filename or "photo", style, chosen))
+            model=None if paintings else model, seed=seed, num_styles=num_styles, picks=picked
+        )
+        studio.check(style, chosen, photos=len(photos), paintings=len(paintings or []))
+        kept: list[str] = []
+        try:  # every file read before any job is queued; a bad one leaves none of them kept
+            for upload in [*(paintings or []), *photos]:
+                kept.append(await _keep(studio, upload))
+        except ArtstyleError:
+            studio.discard(kept)
+            raise
+        styles = len(paintings or [])
+        style = dataclasses.replace(style, uploads=tuple(kept[:styles]))
+        jobs = [
+            studio.submit(upload_id, photo.filename or "photo", style, chosen)
+            for upload_id, photo in zip(kept[styles:], photos, strict=True)
+        ]
         return {"jobs": [job.public() for job in jobs]}
 
     @app.post("/api/jobs/{job_id}/cancel")
