@@ -32,8 +32,9 @@ def field_help(model: type[BaseModel], field: str, text: str = "") -> str:
 
 
 def error_line(message: str) -> None:
-    """Print one red error line on stderr."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one red error line on stderr; the message is plain text, so a bracket in it (a
+    path, `pip install 'artstyle[video]'`) is printed, not read as Rich markup."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 class _Group(TyperGroup):
