@@ -235,8 +235,13 @@ def transfer_command(
         )
         if shard is not None:
             raise ArtstyleError("--shard splits a folder of photos, not a video")
-        painter, _ = _painter(settings, style_files, targets)
-        paint_clip(painter, inputs[0], out, clip_settings, protect=style_files)
+        paint_clip(
+            lambda: _painter(settings, style_files, targets)[0],
+            inputs[0],
+            out,
+            clip_settings,
+            protect=style_files,
+        )
         return
     work = prepare(
         inputs,

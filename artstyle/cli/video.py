@@ -3,7 +3,7 @@ the frames around `artstyle.video.paint_video`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import typer
@@ -23,6 +23,7 @@ from artstyle.errors import ArtstyleError
 from artstyle.images import refuse_overwrite
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.video import FrameOutcome, is_video, paint_video
+from artstyle.video.clip import open_clip
 from artstyle.video.paint import frames_dir_of
 
 
@@ -46,15 +47,19 @@ def output_of(source: Path, out: Path) -> Path:
 
 
 def paint_clip(
-    painter: StyleTransfer,
+    make_painter: Callable[[], StyleTransfer],
     source: Path,
     out: Path,
     settings: VideoConfig,
     protect: Sequence[Path] = (),
 ) -> None:
-    """Paint `source` with a progress bar over its frames; Ctrl-C keeps the painted frames."""
+    """Paint `source` with a progress bar over its frames; Ctrl-C keeps the painted frames.
+    The clip is checked before the painter (and its style targets) is made: a bad file costs
+    one line, not a minute of setting up."""
     target = output_of(source, out)
     refuse_overwrite(target, [source, *protect])
+    open_clip(source)
+    painter = make_painter()
     progress = _progress()  # started by the first frame: a bad input stays one line
     task = progress.add_task(escape(source.name), total=None, info="")
 
