@@ -10,7 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from artstyle.config import RECIPES, PipelineConfig, TrainConfig, TransferConfig, train_recipe
+from artstyle.config import (
+    RECIPES,
+    PipelineConfig,
+    TrainConfig,
+    TransferConfig,
+    VideoConfig,
+    train_recipe,
+)
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
 from artstyle.gan.generator import StyleGenerator
@@ -23,7 +30,9 @@ from artstyle.pipeline import (
     example_photo,
     stylize,
     stylize_result,
+    stylize_video,
 )
+from artstyle.video import VideoResult
 
 #: Heavy or plotting modules, imported on first use: `import artstyle` stays quick and side-effect
 #: free (no matplotlib backend is touched).
@@ -54,12 +63,15 @@ __all__ = [
     "TrainResult",
     "TransferConfig",
     "TransferResult",
+    "VideoConfig",
+    "VideoResult",
     "example_photo",
     "explore",
     "paint_folder",
     "read_image",
     "stylize",
     "stylize_result",
+    "stylize_video",
     "train",
     "train_recipe",
     "write_image",

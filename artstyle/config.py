@@ -220,6 +220,20 @@ PER_PHOTO = frozenset(
 )  # fmt: skip
 
 
+class VideoConfig(_Config):
+    """How a video is painted frame after frame (`artstyle.video`; docs/video.md): the first
+    frame as a photo (`steps`), each later one from the previous painted frame warped by the
+    optical flow, kept close to it by the temporal loss (Ruder et al. 2016)."""
+
+    temporal_weight: float = Field(
+        1e3,
+        ge=0,
+        description="weight of the temporal loss: squared distance to the previous painted "
+        "frame warped onto this one, where the flow is reliable (0: warm start only)",
+    )
+    frame_steps: int = Field(10, ge=1, description="loss evaluations of each frame after the first")
+
+
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
 #: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.

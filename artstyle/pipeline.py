@@ -18,11 +18,12 @@ from typing import Any
 import torch
 from PIL import Image
 
-from artstyle.config import PipelineConfig, with_overrides
+from artstyle.config import PipelineConfig, VideoConfig, with_overrides
 from artstyle.gan.generator import StyleGenerator
 from artstyle.images import ImageSource, image_grid
 from artstyle.nst.optimize import Callback
 from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult
+from artstyle.video.paint import FrameCallback, VideoResult, paint_video
 
 __all__ = [
     "PipelineResult",
@@ -32,6 +33,7 @@ __all__ = [
     "example_photo",
     "stylize",
     "stylize_result",
+    "stylize_video",
 ]
 
 
@@ -94,6 +96,19 @@ class StylePipeline:
         result = self.transfer.run(photo, callback, **settings)
         return PipelineResult(**vars(result), styles=self.styles.cpu())
 
+    def video(
+        self,
+        source: str | Path,
+        out: str | Path,
+        config: VideoConfig | None = None,
+        on_frame: FrameCallback | None = None,
+        **settings: Any,
+    ) -> VideoResult:
+        """Paint a video (or a folder of frames) into `out`, steady from frame to frame;
+        resumable (`artstyle.video.paint_video`). `settings` are `VideoConfig`'s:
+        `pipe.video("clip.mp4", "painted.mp4", temporal_weight=0)`."""
+        return paint_video(self.transfer, source, out, config, on_frame, **settings)
+
 
 def example_photo() -> Image.Image:
     """A photo every install has: scikit-image's astronaut (NASA, public domain), 512 x 512."""
@@ -132,3 +147,25 @@ def stylize(
     `stylize("photo.jpg", styles=["a.jpg", "b.jpg"], style_weight=5e4)`.
     """
     return stylize_result(photo, styles, config, callback, **overrides).image
+
+
+def stylize_video(
+    source: str | Path,
+    out: str | Path,
+    styles: StyleSource | None = None,
+    config: PipelineConfig | None = None,
+    on_frame: FrameCallback | None = None,
+    **overrides: Any,
+) -> VideoResult:
+    """Paint the video `source` into `out` with a learned style (default) or with `styles`.
+
+    `overrides` may be any `PipelineConfig` or `VideoConfig` setting:
+    `stylize_video("clip.mp4", "painted.mp4", size=256, temporal_weight=1e3)`.
+    """
+    video = {k: v for k, v in overrides.items() if k in VideoConfig.model_fields}
+    rest = {k: v for k, v in overrides.items() if k not in video}
+    if styles is None:
+        painter = StylePipeline.from_pretrained(config=config, **rest).transfer
+    else:
+        painter = StyleTransfer(styles, config, **rest)
+    return paint_video(painter, source, out, on_frame=on_frame, **video)

@@ -22,7 +22,8 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
-from artstyle.config import PipelineConfig, read_toml
+from artstyle.cli.video import is_clip, paint_clip
+from artstyle.config import PipelineConfig, VideoConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import (
     Job,
@@ -48,11 +49,16 @@ _HELP = "\n\n".join(
         "OUT). With no PHOTO, a bundled example photo is painted. Results go to "
         "OUT/NAME_stylized.png, so inputs are never overwritten; finished outputs are skipped, "
         "so a stopped folder run continues where it left off (`--overwrite` redoes them).",
+        "A video (clip.mp4, any container FFmpeg reads) is painted frame by frame, steady from "
+        "one frame to the next, into `-o painted.mp4` with its frame rate and audio (default "
+        "OUT/NAME_stylized.mp4); with `--frames` a folder of numbered frames is painted into "
+        "the folder OUT. Needs the video extra; resumable (docs/video.md).",
         "Exit 0: all painted; 1: some inputs failed (the rest are done); 2: usage error.",
         "Examples:\n\n"
         "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
         "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 32 --seed 7\n\n"
-        "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512",
+        "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512\n\n"
+        "  artstyle transfer clip.mp4 -o painted.mp4 --size 384",
     ]
 )
 
@@ -189,6 +195,13 @@ def transfer_command(
     ),
     seed: int | None = typer.Option(None, help=_about("seed")),
     device: str | None = typer.Option(None, help=_about("device")),
+    temporal_weight: float | None = typer.Option(
+        None, help=field_help(VideoConfig, "temporal_weight")
+    ),
+    frame_steps: int | None = typer.Option(None, help=field_help(VideoConfig, "frame_steps")),
+    frames: bool = typer.Option(
+        False, "--frames", help="PHOTO is a folder of numbered frames: paint it as one video"
+    ),
 ) -> None:
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
@@ -215,6 +228,21 @@ def transfer_command(
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
+    if is_clip(inputs, frames):
+        video = {"temporal_weight": temporal_weight, "frame_steps": frame_steps}
+        clip_settings = VideoConfig.model_validate(
+            {k: v for k, v in video.items() if v is not None}
+        )
+        if shard is not None:
+            raise ArtstyleError("--shard splits a folder of photos, not a video")
+        paint_clip(
+            lambda: _painter(settings, style_files, targets)[0],
+            inputs[0],
+            out,
+            clip_settings,
+            protect=style_files,
+        )
+        return
     work = prepare(
         inputs,
         out,

@@ -28,6 +28,13 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0
     return (features - target).pow(2).flatten(1).mean(1) / unit**2
 
 
+def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. (2016)'s short-term temporal loss of each image (B,): the squared distance
+    to `target` (the previous painted frame warped onto this one) where `mask` (1, 1, H, W)
+    trusts the flow, averaged over all values as in the paper's 1/D."""
+    return (mask * (image - target).pow(2)).flatten(1).mean(1)
+
+
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels, per image (B,): smooths noise."""
     dy = (image[..., 1:, :] - image[..., :-1, :]).abs().flatten(1).mean(1)

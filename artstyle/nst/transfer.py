@@ -33,7 +33,14 @@ from artstyle.images import (
 )
 from artstyle.nst import tiles
 from artstyle.nst.color import luminance, restore_color
-from artstyle.nst.losses import GramTarget, content_loss, gram_targets, style_loss, tv_loss
+from artstyle.nst.losses import (
+    GramTarget,
+    content_loss,
+    gram_targets,
+    style_loss,
+    temporal_loss,
+    tv_loss,
+)
 from artstyle.nst.optimize import BatchCallback, Callback, LossFn, optimize
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
@@ -44,6 +51,17 @@ TARGETS_KIND = "artstyle-style-targets"
 #: Pixels of style images pushed through the network at once while the targets are computed
 #: (16 images of 256 px: about 1.5 GB of features at the seed's layers, whatever their size).
 _STYLE_PIXELS = 16 * 256 * 256
+
+
+@dataclass(frozen=True)
+class TemporalAnchor:
+    """What keeps a video frame close to the one before it (Ruder et al. 2016): the previous
+    painted frame warped onto this one, the mask (1, 1, H, W) of pixels whose flow is reliable,
+    and the temporal loss's weight. Pictures are (1, 3, H, W) in 0..1 at the frame's size."""
+
+    target: torch.Tensor
+    mask: torch.Tensor
+    weight: float
 
 
 @dataclass
@@ -259,6 +277,26 @@ class StyleTransfer:
             for i, h in enumerate(histories)
         ]
 
+    def run_frame(
+        self,
+        frame: torch.Tensor,
+        start: torch.Tensor,
+        steps: int,
+        anchor: TemporalAnchor | None = None,
+        callback: Callback | None = None,
+    ) -> TransferResult:
+        """Paint one video frame (1, 3, H, W) in 0..1 at its own size in one pass of `steps`
+        evaluations, starting from `start` (the frame itself, or the previous painted frame
+        warped onto it), plus the temporal loss towards `anchor` when given."""
+        begin = time.perf_counter()
+        original = frame.to(self.device)
+        each = None if callback is None else _first_only(callback)
+        init = self._content(start.to(self.device))
+        painted, histories = self._paint(self.config, original, init, steps, each, 0, anchor)
+        final = self._view(painted, original).cpu()
+        seconds = time.perf_counter() - begin
+        return TransferResult(to_pil(final), final, histories[0], 0, seconds)
+
     def pass_shapes(
         self, size: tuple[int, int], cfg: TransferConfig | None = None
     ) -> tuple[tuple[int, int], ...]:
@@ -287,9 +325,11 @@ class StyleTransfer:
         steps: int,
         callback: BatchCallback | None,
         offset: int,
+        anchor: TemporalAnchor | None = None,
     ) -> tuple[torch.Tensor, list[list[dict[str, float]]]]:
         """One optimisation pass at the size of `original` (N photos; from `init`, or the
-        config's init), in tiles when a single image would not fit in memory (`nst.tiles`)."""
+        config's init), in tiles when a single image would not fit in memory (`nst.tiles`);
+        with a temporal `anchor` (a video frame) the temporal loss is added."""
         content = self._content(original)
         start = self._init(cfg, content) if init is None else init.clamp(0, 1)
         count, _, height, width = original.shape
@@ -301,6 +341,10 @@ class StyleTransfer:
             if side is None
             else self._tiled_objective(cfg, content, side)
         )
+        if anchor is not None:
+            if side is not None:
+                raise ArtstyleError("a video frame is painted whole: lower --size or --tile-size 0")
+            objective = self._with_temporal(objective, anchor)
 
         def report(step: int, values: list[dict[str, float]], image: torch.Tensor) -> None:
             if callback is not None:
@@ -318,6 +362,19 @@ class StyleTransfer:
             callback=report,
             view=lambda image: self._view(image, original),
         )
+
+    def _with_temporal(self, objective: LossFn, anchor: TemporalAnchor) -> LossFn:
+        """`objective` plus the anchor's weighted temporal loss (a "temporal" term)."""
+        target = self._content(anchor.target.to(self.device))
+        mask = anchor.mask.to(self.device)
+
+        def terms(image: torch.Tensor) -> dict[str, torch.Tensor]:
+            values = objective(image)
+            temporal = temporal_loss(image, target, mask)
+            return {**values, "total": values["total"] + anchor.weight * temporal,
+                    "temporal": temporal}  # fmt: skip
+
+        return terms
 
     def _tiled_objective(self, cfg: TransferConfig, content: torch.Tensor, side: int) -> LossFn:
         """The same loss as `_objective`, evaluated in tiles of `side` (`nst.tiles`)."""
