@@ -205,6 +205,32 @@ PER_PHOTO = frozenset(
 )  # fmt: skip
 
 
+class RegionStyleConfig(_Config):
+    """One region of a region map: its style and the weight of its style loss."""
+
+    style: str = Field(
+        description="a shipped model, a generator file or run folder, style images (files or a "
+        "folder), or `photo` to keep the photo there"
+    )
+    weight: float = Field(1.0, gt=0, description="multiplies the region's style loss")
+
+
+class RegionsConfig(_Config):
+    """A region map and the style of each of its colours (a TOML file for `--regions`)."""
+
+    map: Path = Field(description="the map image, relative to the TOML file")
+    styles: dict[str, RegionStyleConfig] = Field(
+        description="colour (#rrggbb or a name) -> its style, as a table or a plain string"
+    )
+
+    @field_validator("styles", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"style": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
 #: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.

@@ -18,9 +18,12 @@ from typing import Any
 import torch
 from PIL import Image
 
-from artstyle.config import PipelineConfig, with_overrides
+from artstyle.config import PipelineConfig, RegionsConfig, with_overrides
+from artstyle.errors import ArtstyleError
+from artstyle.gan import run_files
 from artstyle.gan.generator import StyleGenerator
-from artstyle.images import ImageSource, image_grid
+from artstyle.images import IMAGE_SUFFIXES, ImageSource, find_images, image_grid
+from artstyle.nst import regions
 from artstyle.nst.optimize import Callback
 from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult
 
@@ -30,6 +33,9 @@ __all__ = [
     "StyleTransfer",
     "TransferResult",
     "example_photo",
+    "masked_transfer",
+    "regional_transfer",
+    "style_transfer_for",
     "stylize",
     "stylize_result",
 ]
@@ -132,3 +138,46 @@ def stylize(
     `stylize("photo.jpg", styles=["a.jpg", "b.jpg"], style_weight=5e4)`.
     """
     return stylize_result(photo, styles, config, callback, **overrides).image
+
+
+def style_transfer_for(
+    source: str | Path, config: PipelineConfig | None = None, **overrides: Any
+) -> StyleTransfer:
+    """The style stage of `source`: a learned style (a shipped model's name, a generator file or
+    a run folder) or style images (an image file or a folder of them)."""
+    path = Path(source)
+    is_run = any((path / name).exists() for name in (run_files.GENERATOR, run_files.CHECKPOINT))
+    if (path.is_dir() and not is_run) or path.suffix.lower() in IMAGE_SUFFIXES:
+        files = find_images([path])
+        if not files:
+            raise ArtstyleError(f"{path}: no style images in it")
+        return StyleTransfer(files, config, **overrides)
+    return StylePipeline.from_pretrained(source, config, **overrides).transfer
+
+
+def regional_transfer(
+    spec: RegionsConfig, config: PipelineConfig | None = None, **overrides: Any
+) -> StyleTransfer:
+    """A style transfer that paints each colour of `spec`'s map with that colour's style
+    (`nst.regions`); a style named by several colours is computed once. The map is read first,
+    so a bad one is one error before any style is computed."""
+    masks = regions.read_colour_map(spec.map, [regions.parse_colour(c) for c in spec.styles])
+    transfers: dict[str, StyleTransfer] = {}
+    for region in spec.styles.values():
+        if region.style != regions.KEEP and region.style not in transfers:
+            transfers[region.style] = style_transfer_for(region.style, config, **overrides)
+    if not transfers:
+        raise ArtstyleError(f"{spec.map}: every region keeps the photo; give one a style")
+    styles = {
+        colour: (None if r.style == regions.KEEP else transfers[r.style].targets, r.weight)
+        for colour, r in spec.styles.items()
+    }
+    painter = next(iter(transfers.values()))
+    return painter.with_regions(regions.Regions(masks, regions.region_styles(styles)))
+
+
+def masked_transfer(painter: StyleTransfer, mask: str | Path | torch.Tensor) -> StyleTransfer:
+    """`painter` painting only where the greyscale `mask` (a file, or (H, W) in 0..1) is white:
+    black keeps the photo exactly, grey blends. A mask of another size than a photo is resized."""
+    values = mask if isinstance(mask, torch.Tensor) else regions.read_mask(mask)
+    return painter.with_regions(regions.from_mask(values, painter.targets))

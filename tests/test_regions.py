@@ -182,3 +182,77 @@ def test_greyscale_masks_of_any_depth_read_alike(tmp_path: Path) -> None:
         assert m.shape == (4, 16)
         torch.testing.assert_close(m, masks[0], atol=1 / 255, rtol=0)
     assert float(masks[0][0, 0]) == 0 and float(masks[0][0, -1]) == 1
+
+
+# --- the command line ------------------------------------------------------------------------
+
+FAST = ["--steps", "3", "--size", "48", "--style-size", "32", "--device", "cpu"]
+
+
+def _transfer(*args: str | Path) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from artstyle.cli import app
+
+    result = CliRunner().invoke(app, ["transfer", *map(str, args)])
+    return result.exit_code, result.stderr
+
+
+def _photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray((two_flat_regions()[0].permute(1, 2, 0) * 255).byte().numpy()).save(path)
+    return path
+
+
+def test_cli_regions_from_flags_and_from_a_toml_file(paintings: list[Path], tmp_path: Path) -> None:
+    folder = tmp_path / "styles"
+    folder.mkdir()
+    for p in paintings[:2]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    half_map(tmp_path / "map.png", "red", "#00f")
+    photo = _photo(tmp_path)
+    code, err = _transfer(photo, "--regions", tmp_path / "map.png", "--region-style",
+                          f"red={folder}", "--region-style", "#0000ff=photo",
+                          "-o", tmp_path / "a.png", *FAST)  # fmt: skip
+    assert code == 0, err
+    painted = np.asarray(Image.open(tmp_path / "a.png"), dtype=np.int16)
+    kept = np.asarray(Image.open(photo).resize((48, 48), Image.Resampling.LANCZOS), np.int16)
+    assert np.abs(painted[:, 26:] - kept[:, 26:]).max() <= 1  # blue keeps the photo
+    assert np.abs(painted[:, :20] - kept[:, :20]).mean() > 3  # red is painted
+    (tmp_path / "regions.toml").write_text(
+        'map = "map.png"\n[styles]\nred = "styles"\n"#0000ff" = { style = "photo", weight = 2 }\n'
+    )
+    code, err = _transfer(photo, "--regions", tmp_path / "regions.toml",
+                          "-o", tmp_path / "b.png", *FAST)  # fmt: skip
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "b.png")), painted.astype(np.uint8))
+
+
+def test_cli_mask_keeps_black_and_bad_guides_are_one_line(
+    paintings: list[Path], tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path)
+    mask = np.zeros((20, 20), np.uint8)
+    mask[:, 10:] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    code, err = _transfer(photo, "--mask", tmp_path / "mask.png", "--styles", paintings[0],
+                          "-o", tmp_path / "a.png", *FAST)  # fmt: skip
+    assert code == 0, err
+    painted = np.asarray(Image.open(tmp_path / "a.png"), dtype=np.int16)
+    kept = np.asarray(Image.open(photo).resize((48, 48), Image.Resampling.LANCZOS), np.int16)
+    assert np.abs(painted[:, :20] - kept[:, :20]).max() <= 1
+    half_map(tmp_path / "map.png", "red", "lime")
+    cases = [
+        (["--mask", tmp_path / "map.png"], "mask is greyscale"),
+        (["--regions", tmp_path / "map.png", "--region-style", f"red={paintings[0]}"],
+         "colours no region style names (#00ff00)"),
+        (["--regions", tmp_path / "map.png", "--region-style", "red"], "expected COLOUR=STYLE"),
+        (["--region-style", "red=photo"], "give --regions"),
+        (["--regions", tmp_path / "map.png", "--region-style", "nocolour=photo"],
+         "'nocolour' is not a colour"),
+    ]  # fmt: skip
+    for args, message in cases:
+        code, err = _transfer(photo, *args, "-o", tmp_path / "x.png", *FAST)
+        assert code == 2, err
+        assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x.png").exists()

@@ -22,7 +22,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
-from artstyle.config import PipelineConfig, read_toml
+from artstyle.config import PipelineConfig, RegionsConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import (
     Job,
@@ -34,8 +34,9 @@ from artstyle.folder import (
     prepare,
 )
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
+from artstyle.nst.regions import read_mask
 from artstyle.nst.transfer import StyleTransfer
-from artstyle.pipeline import StylePipeline, example_photo
+from artstyle.pipeline import StylePipeline, example_photo, masked_transfer, regional_transfer
 
 _DEFAULTS = PipelineConfig()
 _STYLE_FLAGS = ("--styles", "-s")
@@ -52,7 +53,10 @@ _HELP = "\n\n".join(
         "Examples:\n\n"
         "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
         "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 32 --seed 7\n\n"
-        "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512",
+        "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512\n\n"
+        "  artstyle transfer photo.jpg --mask sky.png --model vangogh\n\n"
+        "  artstyle transfer photo.jpg --regions map.png --region-style '#ff0000=vangogh' "
+        "--region-style '#0000ff=impressionism' --region-style black=photo",
     ]
 )
 
@@ -117,6 +121,21 @@ def transfer_command(
     model: str | None = typer.Option(None, "--model", "-m", help=_about("model")),
     num_styles: int | None = typer.Option(None, help=_about("num_styles")),
     save_styles: bool = typer.Option(False, help="also write the style batch as a grid"),
+    mask: Path | None = typer.Option(
+        None,
+        help="greyscale image: paint where it is white, keep the photo where black, blend grey "
+        "(resized to the photo)",
+    ),
+    regions: Path | None = typer.Option(
+        None,
+        help="colour map whose colours take their own styles (--region-style), or a TOML file "
+        "(map = 'map.png' and a [styles] table of colour = style)",
+    ),
+    region_style: list[str] | None = typer.Option(
+        None,
+        help="COLOUR=STYLE, repeated: a colour of the --regions map (#rrggbb or a name) and its "
+        "style (a shipped model, generator, run folder, style images, or photo to keep it)",
+    ),
     out: Path = typer.Option(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
@@ -215,11 +234,20 @@ def transfer_command(
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
+    spec = _region_spec(regions, region_style or []) if regions else None
+    if region_style and spec is None:
+        raise ArtstyleError("--region-style names colours of a --regions map; give --regions")
+    if spec is not None and (mask or styles or targets):
+        raise ArtstyleError(
+            "--regions gives each region its style: leave out --mask/--styles/--targets"
+        )
+    mask_values = read_mask(mask) if mask else None  # a bad mask stops here, before any work
+    guides = [p for p in (mask, spec and spec.map) if p]
     work = prepare(
         inputs,
         out,
         overwrite=overwrite,
-        protect=style_files,
+        protect=[*style_files, *guides],
         shard=Shard.parse(shard) if shard else None,
     )
     for failure in work.failed:
@@ -227,7 +255,13 @@ def transfer_command(
     if work.done:
         console.print(f"{work.done} photo(s) already painted in {out} (use --overwrite to redo)")
 
-    painter, batch = _painter(settings, style_files, targets)
+    if spec is not None:
+        with console.status(f"computing the styles of {len(spec.styles)} regions"):
+            painter, batch = regional_transfer(spec, settings), None
+    else:
+        painter, batch = _painter(settings, style_files, targets)
+        if mask_values is not None:
+            painter = masked_transfer(painter, mask_values)
     if save_targets is not None:
         refuse_overwrite(save_targets, work.protect)
         console.print(f"style targets: {painter.save_targets(save_targets)}")
@@ -280,6 +314,29 @@ def _show_step(progress: Progress, task: TaskID, shown: Job) -> StepCallback:
             progress.update(task, completed=step, losses=text)
 
     return show
+
+
+def _region_spec(path: Path, pairs: list[str]) -> RegionsConfig:
+    """The regions of `--regions` (a map image, or a TOML file naming one) with the styles of
+    `--region-style COLOUR=STYLE` on top; paths in a TOML file are relative to it."""
+    given: dict[str, Any] = {}
+    for pair in pairs:
+        colour, _, style = pair.partition("=")
+        if not colour.strip() or not style.strip():
+            raise ArtstyleError(f"--region-style {pair!r}: expected COLOUR=STYLE, e.g. red=vangogh")
+        given[colour.strip()] = {"style": style.strip()}
+    if path.suffix.lower() != ".toml":
+        return RegionsConfig.model_validate({"map": path, "styles": given})
+    spec = RegionsConfig.model_validate(read_toml(path))
+    styles = {}
+    for colour, region in spec.styles.items():
+        beside = path.parent / region.style
+        styles[colour] = (
+            region.model_copy(update={"style": str(beside)}) if beside.exists() else region
+        )
+    return RegionsConfig.model_validate(
+        {"map": path.parent / spec.map, "styles": {**styles, **given}}
+    )
 
 
 def _painter(

@@ -154,6 +154,10 @@ def read_colour_map(
     Each pixel takes its nearest named colour; pixels far from all of them (`COLOUR_TOLERANCE`)
     are allowed as antialiased edges up to `UNKNOWN_SHARE` of the map, beyond that the file is
     refused with one line naming the colours nobody named."""
+    if not colours:
+        raise ArtstyleError(f"{path}: no region styles given (--region-style COLOUR=STYLE)")
+    if len(set(colours)) != len(colours):
+        raise ArtstyleError(f"{path}: the same colour is named twice")
     image = _read(path, max_pixels)
     if image.mode not in _MAP_MODES or "transparency" in image.info:
         raise ArtstyleError(
@@ -186,6 +190,16 @@ def from_mask(mask: torch.Tensor, targets: Sequence[GramTarget], name: str = "ma
     )
 
 
+def region_styles(
+    styles: Mapping[str, tuple[Sequence[GramTarget] | None, float]],
+) -> tuple[RegionStyle, ...]:
+    """One `RegionStyle` per entry: name -> (targets (None: keep the photo), weight)."""
+    return tuple(
+        RegionStyle(name, None if t is None else tuple(t), weight)
+        for name, (t, weight) in styles.items()
+    )
+
+
 def from_colour_map(
     path: str | Path,
     styles: Mapping[str, tuple[Sequence[GramTarget] | None, float]],
@@ -194,16 +208,5 @@ def from_colour_map(
 ) -> Regions:
     """Regions of a colour map: `styles` maps each colour (as `parse_colour` reads it) to its
     targets (None: keep the photo) and a weight."""
-    if not styles:
-        raise ArtstyleError(f"{path}: no region styles given (--region-style COLOUR=STYLE)")
     colours = [parse_colour(c) for c in styles]
-    if len(set(colours)) != len(colours):
-        raise ArtstyleError(f"the same colour is named twice in {list(styles)}")
-    masks = read_colour_map(path, colours, max_pixels=max_pixels)
-    return Regions(
-        masks,
-        tuple(
-            RegionStyle(name, None if t is None else tuple(t), weight)
-            for name, (t, weight) in styles.items()
-        ),
-    )
+    return Regions(read_colour_map(path, colours, max_pixels=max_pixels), region_styles(styles))
