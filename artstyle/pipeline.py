@@ -21,7 +21,8 @@ from PIL import Image
 from artstyle.config import PipelineConfig, RegionsConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.gan import run_files
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan.generator import StyleGenerator, resolve_model
+from artstyle.gan.steering import StyleBatch, load_style, save_style
 from artstyle.images import IMAGE_SUFFIXES, ImageSource, find_images, image_grid
 from artstyle.nst import regions
 from artstyle.nst.optimize import Callback
@@ -56,14 +57,21 @@ class StylePipeline:
     """Paint photos with the style a trained generator learned, in the manner of diffusers."""
 
     def __init__(
-        self, generator: StyleGenerator, config: PipelineConfig | None = None, **overrides: Any
+        self,
+        generator: StyleGenerator,
+        config: PipelineConfig | None = None,
+        batch: StyleBatch | None = None,
+        **overrides: Any,
     ) -> None:
+        """`batch`: the style batch's latents and picks (`gan.steering`); default the config's
+        `num_styles` samples of its `seed`."""
         self.generator = generator
         cfg = with_overrides(PipelineConfig, config, overrides)
         if "style_size" not in cfg.model_fields_set:
             # the samples are used at the scale they were learned at (the card's sample size)
             cfg = with_overrides(PipelineConfig, cfg, {"style_size": generator.sample_size})
         self.config = cfg
+        self.batch = batch or StyleBatch.sampled(generator, cfg.num_styles, cfg.seed)
 
     @classmethod
     def from_pretrained(
@@ -79,10 +87,26 @@ class StylePipeline:
         generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
         return cls(generator, cfg)
 
+    @classmethod
+    def from_style_file(
+        cls, path: str | Path, config: PipelineConfig | None = None, **overrides: Any
+    ) -> StylePipeline:
+        """The style a style file records (`save_style`): its model and its batch, bit for bit."""
+        model, batch = load_style(path)
+        cfg = with_overrides(PipelineConfig, config, {**overrides, "model": model})
+        return cls(StyleGenerator.from_pretrained(model, cfg.device), cfg, batch)
+
+    def save_style(self, path: str | Path) -> Path:
+        """Write this pipeline's style batch to a style file (`from_style_file` reads it); the
+        model is named as the config names it when that is this generator's file."""
+        named = resolve_model(self.config.model).resolve() == self.generator.source.resolve()
+        return save_style(path, self.config.model if named else self.generator.source, self.batch)
+
     @functools.cached_property
     def styles(self) -> torch.Tensor:
-        """The style batch: `num_styles` generated images, the same for the same `seed`."""
-        return self.generator.sample(self.config.num_styles, self.config.seed)
+        """The style batch: by default `num_styles` generated images, the same for the same
+        `seed`; else the picked images of `batch`."""
+        return self.batch.images(self.generator)
 
     @functools.cached_property
     def transfer(self) -> StyleTransfer:
@@ -144,8 +168,11 @@ def style_transfer_for(
     source: str | Path, config: PipelineConfig | None = None, **overrides: Any
 ) -> StyleTransfer:
     """The style stage of `source`: a learned style (a shipped model's name, a generator file or
-    a run folder) or style images (an image file or a folder of them)."""
+    a run folder), a style file (`.json`, `StylePipeline.save_style`) or style images (an image
+    file or a folder of them)."""
     path = Path(source)
+    if path.suffix.lower() == ".json":
+        return StylePipeline.from_style_file(path, config, **overrides).transfer
     is_run = any((path / name).exists() for name in (run_files.GENERATOR, run_files.CHECKPOINT))
     if (path.is_dir() and not is_run) or path.suffix.lower() in IMAGE_SUFFIXES:
         files = find_images([path])

@@ -140,6 +140,12 @@ def transfer_command(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
+    style_file: Path | None = typer.Option(
+        None, help="paint with the style a style file records (model, latents, picks)"
+    ),
+    save_style: Path | None = typer.Option(
+        None, help="also write the generated style batch to a style file (.json) for --style-file"
+    ),
     save_targets: Path | None = typer.Option(
         None, help="also write the style targets to this file (.safetensors), for --targets"
     ),
@@ -237,12 +243,14 @@ def transfer_command(
     spec = _region_spec(regions, region_style or []) if regions else None
     if region_style and spec is None:
         raise ArtstyleError("--region-style names colours of a --regions map; give --regions")
+    if style_file and (styles or targets or spec):
+        raise ArtstyleError("--style-file is the style: leave out --styles/--targets/--regions")
     if spec is not None and (mask or styles or targets):
         raise ArtstyleError(
             "--regions gives each region its style: leave out --mask/--styles/--targets"
         )
     mask_values = read_mask(mask) if mask else None  # a bad mask stops here, before any work
-    guides = [p for p in (mask, spec and spec.map) if p]
+    guides = [p for p in (mask, spec and spec.map, style_file) if p]
     work = prepare(
         inputs,
         out,
@@ -259,9 +267,14 @@ def transfer_command(
         with console.status(f"computing the styles of {len(spec.styles)} regions"):
             painter, batch = regional_transfer(spec, settings), None
     else:
-        painter, batch = _painter(settings, style_files, targets)
+        painter, batch, pipe = _painter(settings, style_files, targets, style_file)
         if mask_values is not None:
             painter = masked_transfer(painter, mask_values)
+    if save_style is not None:
+        if pipe is None:
+            raise ArtstyleError("--save-style records a generated batch: leave out --styles")
+        refuse_overwrite(save_style, work.protect)
+        console.print(f"style file: {pipe.save_style(save_style)}")
     if save_targets is not None:
         refuse_overwrite(save_targets, work.protect)
         console.print(f"style targets: {painter.save_targets(save_targets)}")
@@ -340,19 +353,23 @@ def _region_spec(path: Path, pairs: list[str]) -> RegionsConfig:
 
 
 def _painter(
-    settings: PipelineConfig, style_files: list[Path], targets: Path | None
-) -> tuple[StyleTransfer, torch.Tensor | None]:
-    """The style-transfer stage with its targets computed once for the whole run (or read)."""
+    settings: PipelineConfig, style_files: list[Path], targets: Path | None, style_file: Path | None
+) -> tuple[StyleTransfer, torch.Tensor | None, StylePipeline | None]:
+    """The style-transfer stage with its targets computed once for the whole run (or read), the
+    style batch and the pipeline that generated it (None for given style images or targets)."""
     if targets is not None:
         if style_files:
             raise ArtstyleError("give --styles or --targets, not both")
-        return StyleTransfer.from_targets(targets, settings), None
+        return StyleTransfer.from_targets(targets, settings), None, None
     if style_files:
         with console.status(f"computing the style targets of {len(style_files)} images"):
-            return StyleTransfer(style_files, settings), None
-    with console.status(f"generating {settings.num_styles} style images with {settings.model}"):
-        pipe = StylePipeline.from_pretrained(settings.model, settings)
-        return pipe.transfer, pipe.styles
+            return StyleTransfer(style_files, settings), None, None
+    with console.status(f"generating the style batch of {style_file or settings.model}"):
+        if style_file is not None:
+            pipe = StylePipeline.from_style_file(style_file, settings)
+        else:
+            pipe = StylePipeline.from_pretrained(settings.model, settings)
+        return pipe.transfer, pipe.styles, pipe
 
 
 def _progress() -> Progress:

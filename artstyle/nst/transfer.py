@@ -458,6 +458,25 @@ class StyleTransfer:
             terms = self._guided_objective(self.config, content, None)(self._content(image))
         return {k: float(v.sum()) for k, v in terms.items()}
 
+    def region_losses(self, painting: ImageSource | torch.Tensor) -> dict[str, float]:
+        """Each styled region's style loss against its own targets (the guided Gram loss of
+        that region alone, unweighted), for `painting` at its own size: how well each region
+        took its style, comparable with `score`'s style loss of a whole-photo painting."""
+        if self.regions is None:
+            raise ArtstyleError("region_losses needs regions (with_regions)")
+        image = painting if isinstance(painting, torch.Tensor) else to_tensor(load_image(painting))
+        image = image.to(self.device)
+        masks = self._layer_masks(*image.shape[-2:])
+        assert masks is not None
+        with torch.no_grad():
+            features = self.net(self._content(image))[: self._num_style_layers]
+            _, each = region_style_loss(features, masks, self._region_styles(), self.net.unit)
+        return {
+            s.name: float(each[0, k])
+            for k, s in enumerate(self.regions.styles)
+            if s.targets is not None
+        }
+
     def _view(
         self, image: torch.Tensor, original: torch.Tensor, painted: torch.Tensor | None = None
     ) -> torch.Tensor:
