@@ -231,6 +231,19 @@ class RegionsConfig(_Config):
         return value
 
 
+class SteeringConfig(_Config):
+    """Drawing a new style batch near picked samples (`gan.steering`), as the studio offers it."""
+
+    num_styles: int = Field(16, ge=1, le=64, description="images in the new batch")
+    spread: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="how far from the picks: 0 repeats them, 1 is a fresh batch",
+    )
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of the new latents and noise")
+
+
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
 #: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.

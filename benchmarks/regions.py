@@ -21,20 +21,17 @@ kept). It prints:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
+from memory import seam_ratio  # benchmarks/memory.py: a script's folder is on the path
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import seam_ratio  # noqa: E402
-
-from artstyle.images import image_grid, resize_longest, to_pil, to_tensor  # noqa: E402
-from artstyle.nst import regions  # noqa: E402
-from artstyle.pipeline import StylePipeline  # noqa: E402
+from artstyle.images import image_grid, resize_longest, to_pil, to_tensor
+from artstyle.nst import regions
+from artstyle.pipeline import StylePipeline
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 STYLES = ("vangogh", "impressionism")

@@ -181,12 +181,21 @@ def read_colour_map(
     return onehot.reshape(len(colours), image.height, image.width)
 
 
-def from_mask(mask: torch.Tensor, targets: Sequence[GramTarget], name: str = "mask") -> Regions:
-    """Regions of a greyscale mask (H, W): white painted with `targets`, black keeps the photo."""
+def from_mask(
+    mask: torch.Tensor,
+    targets: Sequence[GramTarget],
+    rest: Sequence[GramTarget] | None = None,
+    names: tuple[str, str] = ("white", "black"),
+) -> Regions:
+    """Regions of a greyscale mask (H, W): white painted with `targets`, black keeps the photo
+    or, given `rest`, is painted with those targets (grey blends)."""
     painted = mask.clamp(0, 1)
     return Regions(
         torch.stack([painted, 1 - painted]),
-        (RegionStyle(name, tuple(targets)), RegionStyle(KEEP, None)),
+        (
+            RegionStyle(names[0], tuple(targets)),
+            RegionStyle(names[1], None if rest is None else tuple(rest)),
+        ),
     )
 
 
