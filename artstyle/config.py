@@ -234,6 +234,45 @@ class VideoConfig(_Config):
     frame_steps: int = Field(10, ge=1, description="loss evaluations of each frame after the first")
 
 
+class RegionStyleConfig(_Config):
+    """One region of a region map: its style and the weight of its style loss."""
+
+    style: str = Field(
+        description="a shipped model, a generator file or run folder, style images (files or a "
+        "folder), or `photo` to keep the photo there"
+    )
+    weight: float = Field(1.0, gt=0, description="multiplies the region's style loss")
+
+
+class RegionsConfig(_Config):
+    """A region map and the style of each of its colours (a TOML file for `--regions`)."""
+
+    map: Path = Field(description="the map image, relative to the TOML file")
+    styles: dict[str, RegionStyleConfig] = Field(
+        description="colour (#rrggbb or a name) -> its style, as a table or a plain string"
+    )
+
+    @field_validator("styles", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"style": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class SteeringConfig(_Config):
+    """Drawing a new style batch near picked samples (`gan.steering`), as the studio offers it."""
+
+    num_styles: int = Field(16, ge=1, le=64, description="images in the new batch")
+    spread: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="how far from the picks: 0 repeats them, 1 is a fresh batch",
+    )
+    seed: int = Field(0, ge=0, lt=2**32, description="seed of the new latents and noise")
+
+
 # --- stage 1: the GAN ---------------------------------------------------------------------------
 
 #: DiffAugment's policies (Zhao et al. 2020), implemented in `artstyle.gan.augment`.

@@ -43,8 +43,11 @@ _WRITE_FORMATS: dict[str, tuple[str, dict[str, object]]] = {
 ImageSource = str | Path | Image.Image | np.ndarray | torch.Tensor
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Read `path` as an upright 8-bit RGB image, or raise `ImageReadError` naming the file."""
+def read_image(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, keep_mode: bool = False
+) -> Image.Image:
+    """Read `path` as an upright 8-bit RGB image, or raise `ImageReadError` naming the file;
+    `keep_mode`: upright in its own mode instead (a mask's channels are part of its meaning)."""
     path = Path(path)
     if not path.exists():
         raise ImageReadError(path, "no such file")
@@ -64,7 +67,8 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
                     )
                 img.seek(0)  # first frame of an animation
                 img.load()
-                return to_rgb(_upright(img))
+                upright = _upright(img)
+                return upright.copy() if keep_mode else to_rgb(upright)
     except ImageReadError:
         raise
     except Image.DecompressionBombError:

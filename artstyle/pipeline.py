@@ -18,9 +18,13 @@ from typing import Any
 import torch
 from PIL import Image
 
-from artstyle.config import PipelineConfig, VideoConfig, with_overrides
-from artstyle.gan.generator import StyleGenerator
-from artstyle.images import ImageSource, image_grid
+from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, with_overrides
+from artstyle.errors import ArtstyleError
+from artstyle.gan import run_files
+from artstyle.gan.generator import StyleGenerator, resolve_model
+from artstyle.gan.steering import StyleBatch, load_style, save_style
+from artstyle.images import IMAGE_SUFFIXES, ImageSource, find_images, image_grid
+from artstyle.nst import regions
 from artstyle.nst.optimize import Callback
 from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult
 from artstyle.video.paint import FrameCallback, VideoResult, paint_video
@@ -31,6 +35,9 @@ __all__ = [
     "StyleTransfer",
     "TransferResult",
     "example_photo",
+    "masked_transfer",
+    "regional_transfer",
+    "style_transfer_for",
     "stylize",
     "stylize_result",
     "stylize_video",
@@ -52,14 +59,21 @@ class StylePipeline:
     """Paint photos with the style a trained generator learned, in the manner of diffusers."""
 
     def __init__(
-        self, generator: StyleGenerator, config: PipelineConfig | None = None, **overrides: Any
+        self,
+        generator: StyleGenerator,
+        config: PipelineConfig | None = None,
+        batch: StyleBatch | None = None,
+        **overrides: Any,
     ) -> None:
+        """`batch`: the style batch's latents and picks (`gan.steering`); default the config's
+        `num_styles` samples of its `seed`."""
         self.generator = generator
         cfg = with_overrides(PipelineConfig, config, overrides)
         if "style_size" not in cfg.model_fields_set:
             # the samples are used at the scale they were learned at (the card's sample size)
             cfg = with_overrides(PipelineConfig, cfg, {"style_size": generator.sample_size})
         self.config = cfg
+        self.batch = batch or StyleBatch.sampled(generator, cfg.num_styles, cfg.seed)
 
     @classmethod
     def from_pretrained(
@@ -75,10 +89,26 @@ class StylePipeline:
         generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
         return cls(generator, cfg)
 
+    @classmethod
+    def from_style_file(
+        cls, path: str | Path, config: PipelineConfig | None = None, **overrides: Any
+    ) -> StylePipeline:
+        """The style a style file records (`save_style`): its model and its batch, bit for bit."""
+        model, batch = load_style(path)
+        cfg = with_overrides(PipelineConfig, config, {**overrides, "model": model})
+        return cls(StyleGenerator.from_pretrained(model, cfg.device), cfg, batch)
+
+    def save_style(self, path: str | Path) -> Path:
+        """Write this pipeline's style batch to a style file (`from_style_file` reads it); the
+        model is named as the config names it when that is this generator's file."""
+        named = resolve_model(self.config.model).resolve() == self.generator.source.resolve()
+        return save_style(path, self.config.model if named else self.generator.source, self.batch)
+
     @functools.cached_property
     def styles(self) -> torch.Tensor:
-        """The style batch: `num_styles` generated images, the same for the same `seed`."""
-        return self.generator.sample(self.config.num_styles, self.config.seed)
+        """The style batch: by default `num_styles` generated images, the same for the same
+        `seed`; else the picked images of `batch`."""
+        return self.batch.images(self.generator)
 
     @functools.cached_property
     def transfer(self) -> StyleTransfer:
@@ -169,3 +199,49 @@ def stylize_video(
     else:
         painter = StyleTransfer(styles, config, **rest)
     return paint_video(painter, source, out, on_frame=on_frame, **video)
+
+
+def style_transfer_for(
+    source: str | Path, config: PipelineConfig | None = None, **overrides: Any
+) -> StyleTransfer:
+    """The style stage of `source`: a learned style (a shipped model's name, a generator file or
+    a run folder), a style file (`.json`, `StylePipeline.save_style`) or style images (an image
+    file or a folder of them)."""
+    path = Path(source)
+    if path.suffix.lower() == ".json":
+        return StylePipeline.from_style_file(path, config, **overrides).transfer
+    is_run = any((path / name).exists() for name in (run_files.GENERATOR, run_files.CHECKPOINT))
+    if (path.is_dir() and not is_run) or path.suffix.lower() in IMAGE_SUFFIXES:
+        files = find_images([path])
+        if not files:
+            raise ArtstyleError(f"{path}: no style images in it")
+        return StyleTransfer(files, config, **overrides)
+    return StylePipeline.from_pretrained(source, config, **overrides).transfer
+
+
+def regional_transfer(
+    spec: RegionsConfig, config: PipelineConfig | None = None, **overrides: Any
+) -> StyleTransfer:
+    """A style transfer that paints each colour of `spec`'s map with that colour's style
+    (`nst.regions`); a style named by several colours is computed once. The map is read first,
+    so a bad one is one error before any style is computed."""
+    masks = regions.read_colour_map(spec.map, [regions.parse_colour(c) for c in spec.styles])
+    transfers: dict[str, StyleTransfer] = {}
+    for region in spec.styles.values():
+        if region.style != regions.KEEP and region.style not in transfers:
+            transfers[region.style] = style_transfer_for(region.style, config, **overrides)
+    if not transfers:
+        raise ArtstyleError(f"{spec.map}: every region keeps the photo; give one a style")
+    styles = {
+        colour: (None if r.style == regions.KEEP else transfers[r.style].targets, r.weight)
+        for colour, r in spec.styles.items()
+    }
+    painter = next(iter(transfers.values()))
+    return painter.with_regions(regions.Regions(masks, regions.region_styles(styles)))
+
+
+def masked_transfer(painter: StyleTransfer, mask: str | Path | torch.Tensor) -> StyleTransfer:
+    """`painter` painting only where the greyscale `mask` (a file, or (H, W) in 0..1) is white:
+    black keeps the photo exactly, grey blends. A mask of another size than a photo is resized."""
+    values = mask if isinstance(mask, torch.Tensor) else regions.read_mask(mask)
+    return painter.with_regions(regions.from_mask(values, painter.targets))

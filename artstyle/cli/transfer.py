@@ -23,7 +23,7 @@ from typer.core import TyperCommand
 
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
 from artstyle.cli.video import is_clip, paint_clip
-from artstyle.config import PipelineConfig, VideoConfig, read_toml
+from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import (
     Job,
@@ -35,8 +35,9 @@ from artstyle.folder import (
     prepare,
 )
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
+from artstyle.nst.regions import read_mask
 from artstyle.nst.transfer import StyleTransfer
-from artstyle.pipeline import StylePipeline, example_photo
+from artstyle.pipeline import StylePipeline, example_photo, masked_transfer, regional_transfer
 
 _DEFAULTS = PipelineConfig()
 _STYLE_FLAGS = ("--styles", "-s")
@@ -58,7 +59,10 @@ _HELP = "\n\n".join(
         "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
         "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 32 --seed 7\n\n"
         "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512\n\n"
-        "  artstyle transfer clip.mp4 -o painted.mp4 --size 384",
+        "  artstyle transfer clip.mp4 -o painted.mp4 --size 384\n\n"
+        "  artstyle transfer photo.jpg --mask sky.png --model vangogh\n\n"
+        "  artstyle transfer photo.jpg --regions map.png --region-style '#ff0000=vangogh' "
+        "--region-style '#0000ff=impressionism' --region-style black=photo",
     ]
 )
 
@@ -123,10 +127,31 @@ def transfer_command(
     model: str | None = typer.Option(None, "--model", "-m", help=_about("model")),
     num_styles: int | None = typer.Option(None, help=_about("num_styles")),
     save_styles: bool = typer.Option(False, help="also write the style batch as a grid"),
+    mask: Path | None = typer.Option(
+        None,
+        help="greyscale image: paint where it is white, keep the photo where black, blend grey "
+        "(resized to the photo)",
+    ),
+    regions: Path | None = typer.Option(
+        None,
+        help="colour map whose colours take their own styles (--region-style), or a TOML file "
+        "(map = 'map.png' and a [styles] table of colour = style)",
+    ),
+    region_style: list[str] | None = typer.Option(
+        None,
+        help="COLOUR=STYLE, repeated: a colour of the --regions map (#rrggbb or a name) and its "
+        "style (a shipped model, generator, run folder, style images, or photo to keep it)",
+    ),
     out: Path = typer.Option(
         Path("artstyle-output"), "-o", "--out", help="output folder (or file, for one photo)"
     ),
     overwrite: bool = typer.Option(False, help="redo photos whose output already exists"),
+    style_file: Path | None = typer.Option(
+        None, help="paint with the style a style file records (model, latents, picks)"
+    ),
+    save_style: Path | None = typer.Option(
+        None, help="also write the generated style batch to a style file (.json) for --style-file"
+    ),
     save_targets: Path | None = typer.Option(
         None, help="also write the style targets to this file (.safetensors), for --targets"
     ),
@@ -228,6 +253,15 @@ def transfer_command(
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
+    spec = _region_spec(regions, region_style or []) if regions else None
+    if region_style and spec is None:
+        raise ArtstyleError("--region-style names colours of a --regions map; give --regions")
+    if style_file and (styles or targets or spec):
+        raise ArtstyleError("--style-file is the style: leave out --styles/--targets/--regions")
+    if spec is not None and (mask or styles or targets):
+        raise ArtstyleError(
+            "--regions gives each region its style: leave out --mask/--styles/--targets"
+        )
     if is_clip(inputs, frames):
         video = {"temporal_weight": temporal_weight, "frame_steps": frame_steps}
         clip_settings = VideoConfig.model_validate(
@@ -235,19 +269,23 @@ def transfer_command(
         )
         if shard is not None:
             raise ArtstyleError("--shard splits a folder of photos, not a video")
+        if mask or spec:
+            raise ArtstyleError("--mask and --regions paint photos; a video is painted whole")
         paint_clip(
-            lambda: _painter(settings, style_files, targets)[0],
+            lambda: _painter(settings, style_files, targets, style_file)[0],
             inputs[0],
             out,
             clip_settings,
-            protect=style_files,
+            protect=[*style_files, *([style_file] if style_file else [])],
         )
         return
+    mask_values = read_mask(mask) if mask else None  # a bad mask stops here, before any work
+    guides = [p for p in (mask, spec and spec.map, style_file) if p]
     work = prepare(
         inputs,
         out,
         overwrite=overwrite,
-        protect=style_files,
+        protect=[*style_files, *guides],
         shard=Shard.parse(shard) if shard else None,
     )
     for failure in work.failed:
@@ -257,7 +295,18 @@ def transfer_command(
             f"{work.done} photo(s) already painted in {escape(str(out))} (use --overwrite to redo)"
         )
 
-    painter, batch = _painter(settings, style_files, targets)
+    if spec is not None:
+        with console.status(f"computing the styles of {len(spec.styles)} regions"):
+            painter, batch = regional_transfer(spec, settings), None
+    else:
+        painter, batch, pipe = _painter(settings, style_files, targets, style_file)
+        if mask_values is not None:
+            painter = masked_transfer(painter, mask_values)
+    if save_style is not None:
+        if pipe is None:
+            raise ArtstyleError("--save-style records a generated batch: leave out --styles")
+        refuse_overwrite(save_style, work.protect)
+        console.print(f"style file: {pipe.save_style(save_style)}")
     if save_targets is not None:
         refuse_overwrite(save_targets, work.protect)
         console.print(f"style targets: {escape(str(painter.save_targets(save_targets)))}")
@@ -312,20 +361,47 @@ def _show_step(progress: Progress, task: TaskID, shown: Job) -> StepCallback:
     return show
 
 
+def _region_spec(path: Path, pairs: list[str]) -> RegionsConfig:
+    """The regions of `--regions` (a map image, or a TOML file naming one) with the styles of
+    `--region-style COLOUR=STYLE` on top; paths in a TOML file are relative to it."""
+    given: dict[str, Any] = {}
+    for pair in pairs:
+        colour, _, style = pair.partition("=")
+        if not colour.strip() or not style.strip():
+            raise ArtstyleError(f"--region-style {pair!r}: expected COLOUR=STYLE, e.g. red=vangogh")
+        given[colour.strip()] = {"style": style.strip()}
+    if path.suffix.lower() != ".toml":
+        return RegionsConfig.model_validate({"map": path, "styles": given})
+    spec = RegionsConfig.model_validate(read_toml(path))
+    styles = {}
+    for colour, region in spec.styles.items():
+        beside = path.parent / region.style
+        styles[colour] = (
+            region.model_copy(update={"style": str(beside)}) if beside.exists() else region
+        )
+    return RegionsConfig.model_validate(
+        {"map": path.parent / spec.map, "styles": {**styles, **given}}
+    )
+
+
 def _painter(
-    settings: PipelineConfig, style_files: list[Path], targets: Path | None
-) -> tuple[StyleTransfer, torch.Tensor | None]:
-    """The style-transfer stage with its targets computed once for the whole run (or read)."""
+    settings: PipelineConfig, style_files: list[Path], targets: Path | None, style_file: Path | None
+) -> tuple[StyleTransfer, torch.Tensor | None, StylePipeline | None]:
+    """The style-transfer stage with its targets computed once for the whole run (or read), the
+    style batch and the pipeline that generated it (None for given style images or targets)."""
     if targets is not None:
         if style_files:
             raise ArtstyleError("give --styles or --targets, not both")
-        return StyleTransfer.from_targets(targets, settings), None
+        return StyleTransfer.from_targets(targets, settings), None, None
     if style_files:
         with console.status(f"computing the style targets of {len(style_files)} images"):
-            return StyleTransfer(style_files, settings), None
-    with console.status(f"generating {settings.num_styles} style images with {settings.model}"):
-        pipe = StylePipeline.from_pretrained(settings.model, settings)
-        return pipe.transfer, pipe.styles
+            return StyleTransfer(style_files, settings), None, None
+    with console.status(f"generating the style batch of {style_file or settings.model}"):
+        if style_file is not None:
+            pipe = StylePipeline.from_style_file(style_file, settings)
+        else:
+            pipe = StylePipeline.from_pretrained(settings.model, settings)
+        return pipe.transfer, pipe.styles, pipe
 
 
 def _progress() -> Progress:

@@ -96,3 +96,36 @@ def style_loss(
         mse = (gram(f, unit) - target.mean).pow(2).mean(dim=(1, 2))
         loss = loss + target.weight * (mse + target.spread)
     return loss
+
+
+def region_style_loss(
+    features: Sequence[torch.Tensor],
+    masks: Sequence[torch.Tensor],
+    styles: Sequence[tuple[Sequence[GramTarget] | None, float]],
+    unit: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Guided Gram style loss (Gatys et al. 2017; `artstyle.nst.regions` says why these weights).
+
+    `masks`: per style layer the region channels at its grid (1 or B, K, h, w), summing to one;
+    `styles`: per region its targets (None: no style there) and weight. Returns the loss of each
+    image (B,), each region's loss weighted by its share of the positions and its weight, and the
+    unweighted loss of each region against its own targets (B, K) (0 for a region without)."""
+    batch = features[0].shape[0]
+    total = features[0].new_zeros(batch)
+    each = [features[0].new_zeros(batch) for _ in styles]
+    for layer, (f, m) in enumerate(zip(features, masks, strict=True)):
+        b, c, h, w = f.shape
+        flat = f.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        weights = m.flatten(2)  # (1 or B, K, h*w)
+        mass = weights.sum(-1)  # (1 or B, K)
+        for k, (targets, region_weight) in enumerate(styles):
+            if targets is None:
+                continue
+            target = targets[layer]
+            x = flat * weights[:, k, :, None].sqrt()
+            norm = c * unit**2 * mass[:, k].clamp_min(1e-8)
+            g = x.transpose(1, 2) @ x / norm[:, None, None]
+            loss = target.weight * ((g - target.mean).pow(2).mean(dim=(1, 2)) + target.spread)
+            each[k] = each[k] + loss
+            total = total + region_weight * mass[:, k] / (h * w) * loss
+    return total, torch.stack(each, 1)

@@ -16,6 +16,10 @@ loss of the *whole* image and its exact gradient:
 The optimiser then steps the whole image as usual (with an L-BFGS history sized to the memory), so
 there is no tile in the result: no seam, no border, nothing to blend. The cost is about 1.5 whole
 evaluations (one extra forward pass) and the memory of one tile.
+
+With regions (`nst.regions`) each tile reads its crop of the region map at every style layer, and
+the sums are kept per region (weighted by its channel) with each region's mass, so the guided
+loss and its gradient are exact too.
 """
 
 from __future__ import annotations
@@ -100,6 +104,11 @@ class Span:
         last = self.inner.stop >= self.crop.stop  # the image's own end: every row left
         return slice(start, extent if last else stop)
 
+    def grid(self, stride: int, extent: int) -> slice:
+        """The inner part in the whole image's grid of `stride` (of `extent` rows)."""
+        last = self.inner.stop >= self.crop.stop
+        return slice(self.inner.start // stride, extent if last else self.inner.stop // stride)
+
 
 def spans(extent: int, side: int, margin: int, stride: int) -> list[Span]:
     """Inner parts of about `side` (multiples of `stride`) covering 0..extent, each read with
@@ -126,6 +135,10 @@ def layer_strides(net: VGGFeatures) -> list[int]:
     return [strides[i] for i in net.taps]
 
 
+#: Each region's style targets (None: no style there) and the weight on its loss.
+RegionTargets = Sequence[tuple[Sequence[GramTarget] | None, float]]
+
+
 class TiledObjective:
     """The style-transfer loss of a whole image, evaluated tile by tile (see the module's doc).
 
@@ -138,13 +151,17 @@ class TiledObjective:
         self,
         net: VGGFeatures,
         num_style_layers: int,
-        targets: Sequence[GramTarget],
+        styles: RegionTargets,
         content: torch.Tensor,
         side: int,
         weights: tuple[float, float],
+        masks: Sequence[torch.Tensor] | None = None,
     ) -> None:
-        """`content`: the photo at the output's size; `weights`: (content, style)."""
-        self.net, self.split, self.targets, self.weights = net, num_style_layers, targets, weights
+        """`styles`: one (targets, weight) per region, one region without `masks` (the whole
+        image), else `masks` holds the region channels at each style layer's grid (1, K, h, w);
+        `content`: the photo at the output's size; `weights`: (content, style)."""
+        self.net, self.split, self.styles, self.weights = net, num_style_layers, styles, weights
+        self.masks = masks
         self.strides = layer_strides(net)
         margin, stride = receptive_margin(net)
         h, w = content.shape[-2:]
@@ -171,43 +188,69 @@ class TiledObjective:
             for f, s in zip(self.net(crop), self.strides)
         ]
 
+    def _region_weights(self, index: int, layer: int, features: torch.Tensor) -> torch.Tensor:
+        """Tile `index`'s inner part of the region channels at style `layer` (K, positions);
+        one region of weight 1 without regions."""
+        rows, cols = self.tiles[index]
+        if self.masks is None:
+            return features.new_ones(1, features.shape[-2] * features.shape[-1])
+        m, stride = self.masks[layer][0], self.strides[layer]
+        part = m[:, rows.grid(stride, m.shape[-2]), cols.grid(stride, m.shape[-1])]
+        return part.flatten(1)
+
     def _terms(
         self, crop: torch.Tensor, index: int
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[int]]:
-        """Tile `index`'s share: per style layer the sum of f f^T over its positions and per
-        content layer the sum of squared errors (in the backbone's feature unit), and the number
-        of values each sums over (positions for style layers, elements for content layers)."""
+    ) -> tuple[list[list[torch.Tensor]], list[torch.Tensor], list[torch.Tensor], list[int]]:
+        """Tile `index`'s share: per style layer and region the sum of w f f^T over its
+        positions (w the region's channel; 1 without regions) and the region's mass (sum of w),
+        per content layer the sum of squared errors (in the backbone's feature unit), and the
+        number of values each layer sums over (positions, or elements for content layers)."""
         unit2 = self.net.unit**2
         features = self._inner_features(crop, index)
-        grams, counts = [], []
-        for f in features[: self.split]:
+        grams, masses, counts = [], [], []
+        for layer, f in enumerate(features[: self.split]):
             flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
-            grams.append(flat.T @ flat / unit2)
+            weights = self._region_weights(index, layer, f)
+            layer_grams = []
+            for k, (targets, _) in enumerate(self.styles):
+                x = flat if self.masks is None else flat * weights[k, :, None].sqrt()
+                layer_grams.append(x.T @ x / unit2 if targets is not None else flat.new_zeros(()))
+            grams.append(layer_grams)
+            masses.append(weights.sum(1))
             counts.append(flat.shape[0])
         errors = []
         for f, t in zip(features[self.split :], self.content_targets[index]):
             errors.append((f - t.float()).pow(2).sum() / unit2)
             counts.append(f.numel())
-        return grams, errors, counts
+        return grams, masses, errors, counts
 
     def __call__(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         content_weight, style_weight = self.weights
         # pass 1: the whole image's Gram sums and content error, tile by tile
         with torch.no_grad():
-            grams, errors, counts = self._terms(self._crop(image, 0), 0)
+            grams, masses, errors, counts = self._terms(self._crop(image, 0), 0)
             for i in range(1, len(self.tiles)):
-                tile_grams, tile_errors, tile_counts = self._terms(self._crop(image, i), i)
-                grams = [a + b for a, b in zip(grams, tile_grams)]
-                errors = [a + b for a, b in zip(errors, tile_errors)]
-                counts = [a + b for a, b in zip(counts, tile_counts)]
-        style_norm = [g.shape[0] * n for g, n in zip(grams, counts)]  # C x positions
+                more = self._terms(self._crop(image, i), i)
+                grams = [[a + b for a, b in zip(g, h)] for g, h in zip(grams, more[0])]
+                masses = [a + b for a, b in zip(masses, more[1])]
+                errors = [a + b for a, b in zip(errors, more[2])]
+                counts = [a + b for a, b in zip(counts, more[3])]
         content_norm = counts[self.split :]
         style = image.new_zeros(())
-        slopes = []  # d style / d (the layer's sum of f f^T)
-        for g, norm, target in zip(grams, style_norm, self.targets):
-            diff = g / norm - target.mean
-            style = style + target.weight * (diff.pow(2).mean() + target.spread)
-            slopes.append(target.weight * 2 * diff / diff.numel() / norm)
+        slopes = []  # d style / d (each region's weighted sum of f f^T at the layer)
+        for layer, (layer_grams, mass, positions) in enumerate(zip(grams, masses, counts)):
+            layer_slopes = []
+            for k, (g, (targets, region_weight)) in enumerate(zip(layer_grams, self.styles)):
+                if targets is None:
+                    layer_slopes.append(g)  # a zero: no style in this region
+                    continue
+                target = targets[layer]
+                norm = target.mean.shape[0] * mass[k].clamp_min(1e-8)  # C x the region's mass
+                weight = target.weight * region_weight * mass[k] / positions
+                diff = g / norm - target.mean
+                style = style + weight * (diff.pow(2).mean() + target.spread)
+                layer_slopes.append(weight * 2 * diff / diff.numel() / norm)
+            slopes.append(layer_slopes)
         content = image.new_zeros(())
         for e, n in zip(errors, content_norm):
             content = content + e / n
@@ -215,10 +258,11 @@ class TiledObjective:
         grad = torch.zeros_like(image)
         for i, (rows, cols) in enumerate(self.tiles):
             crop = self._crop(image, i).detach().requires_grad_(True)
-            tile_grams, tile_errors, _ = self._terms(crop, i)
+            tile_grams, _, tile_errors, _ = self._terms(crop, i)
             share = image.new_zeros(())
-            for slope, tile_gram in zip(slopes, tile_grams):
-                share = share + style_weight * (slope * tile_gram).sum()
+            for layer_slopes, layer_grams in zip(slopes, tile_grams):
+                for slope, tile_gram in zip(layer_slopes, layer_grams):
+                    share = share + style_weight * (slope * tile_gram).sum()
             for e, n in zip(tile_errors, content_norm):
                 share = share + content_weight * e / n
             share.backward()

@@ -7,6 +7,7 @@ images, arrays or a (m, 3, h, w) tensor in 0..1, e.g. a batch from the GAN stage
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,12 +32,14 @@ from artstyle.images import (
     to_pil,
     to_tensor,
 )
+from artstyle.nst import regions as guided
 from artstyle.nst import tiles
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import (
     GramTarget,
     content_loss,
     gram_targets,
+    region_style_loss,
     style_loss,
     temporal_loss,
     tv_loss,
@@ -123,7 +126,27 @@ class StyleTransfer:
         self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
         self._num_style_layers = len(style_layers)
         self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
+        self.regions: guided.Regions | None = None
         return layer_weights
+
+    def with_regions(self, regions: guided.Regions | None) -> StyleTransfer:
+        """This style transfer painting each region of `regions` with its own targets (made by
+        style transfers with the same layers and backbone as this one), or the whole photo
+        with this one's targets again (None). The network and settings are shared."""
+        if regions is not None:
+            shapes = [tuple(t.mean.shape) for t in self.targets]
+            for style in regions.styles:
+                if (
+                    style.targets is not None
+                    and [tuple(t.mean.shape) for t in style.targets] != shapes
+                ):
+                    raise ArtstyleError(
+                        f"region {style.name!r}: its style was computed with other style layers"
+                    )
+        painter = copy.copy(self)
+        painter.regions = regions
+        painter._compiled = None
+        return painter
 
     def save_targets(self, path: str | Path) -> Path:
         """Write the style targets and the settings they depend on, so that other processes or
@@ -270,7 +293,7 @@ class StyleTransfer:
             for history, more in zip(histories, pass_histories, strict=True):
                 history += more
         assert painted is not None
-        final = self._view(painted, original).cpu()
+        final = self._view(painted, original, self._painted(*original.shape[-2:])).cpu()
         seconds = time.perf_counter() - start
         return [
             TransferResult(to_pil(final[i : i + 1]), final[i : i + 1], h, final_start, seconds)
@@ -336,11 +359,8 @@ class StyleTransfer:
         side = tiles.tile_side(height, width, cfg.tile_size, self.device)
         if side is not None and count > 1:
             raise ArtstyleError("an output painted in tiles is painted alone, not in a batch")
-        objective = (
-            self._objective(cfg, content)
-            if side is None
-            else self._tiled_objective(cfg, content, side)
-        )
+        objective = self._guided_objective(cfg, content, side)
+        painted = self._painted(height, width)
         if anchor is not None:
             if side is not None:
                 raise ArtstyleError("a video frame is painted whole: lower --size or --tile-size 0")
@@ -360,7 +380,7 @@ class StyleTransfer:
             levels=cfg.pyramid,
             bounded=cfg.bounded,
             callback=report,
-            view=lambda image: self._view(image, original),
+            view=lambda image: self._view(image, original, painted),
         )
 
     def _with_temporal(self, objective: LossFn, anchor: TemporalAnchor) -> LossFn:
@@ -376,23 +396,69 @@ class StyleTransfer:
 
         return terms
 
-    def _tiled_objective(self, cfg: TransferConfig, content: torch.Tensor, side: int) -> LossFn:
+    def _layer_masks(self, height: int, width: int) -> list[torch.Tensor] | None:
+        """The region map at each style layer's grid for an image of this size (None without
+        regions)."""
+        if self.regions is None:
+            return None
+        masks = self.regions.at(height, width, self.device)
+        strides = tiles.layer_strides(self.net)[: self._num_style_layers]
+        return guided.layer_masks(masks, strides)
+
+    def _painted(self, height: int, width: int) -> torch.Tensor | None:
+        """How much of each pixel is painted (1, 1, H, W); None where all of it is."""
+        if self.regions is None:
+            return None
+        return self.regions.painted(self.regions.at(height, width, self.device))
+
+    def _guided_objective(
+        self, cfg: TransferConfig, content: torch.Tensor, side: int | None
+    ) -> LossFn:
+        """The loss of each image as a painting of `content`, whole or in tiles of `side`; with
+        regions, on the picture blended with the photo where a region keeps it."""
+        height, width = content.shape[-2:]
+        masks = self._layer_masks(height, width)
+        objective = (
+            self._objective(cfg, content, masks)
+            if side is None
+            else self._tiled_objective(cfg, content, side, masks)
+        )
+        painted = self._painted(height, width)
+        if painted is None:
+            return objective
+        return lambda image: objective(guided.blend(image, content, painted))
+
+    def _region_styles(self) -> list[tuple[Sequence[GramTarget] | None, float]]:
+        assert self.regions is not None
+        return [(s.targets, s.weight) for s in self.regions.styles]
+
+    def _tiled_objective(
+        self,
+        cfg: TransferConfig,
+        content: torch.Tensor,
+        side: int,
+        masks: list[torch.Tensor] | None = None,
+    ) -> LossFn:
         """The same loss as `_objective`, evaluated in tiles of `side` (`nst.tiles`)."""
         if cfg.tv_weight:
             raise ArtstyleError("tv_weight is not available for tiled outputs; use --tile-size 0")
         weights = (cfg.content_weight, cfg.style_weight)
+        styles = [(self.targets, 1.0)] if masks is None else self._region_styles()
         return tiles.TiledObjective(
-            self.net, self._num_style_layers, self.targets, content, side, weights
+            self.net, self._num_style_layers, styles, content, side, weights, masks
         )
 
-    def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
+    def _objective(
+        self, cfg: TransferConfig, content: torch.Tensor, masks: list[torch.Tensor] | None = None
+    ) -> LossFn:
         """The loss terms of each image as a painting of its photo in `content` (photos at the
-        pass's size), one value per image; compiled with `cfg.compile`."""
+        pass's size), one value per image, with the regions' style loss given their `masks` at
+        each style layer; compiled with `cfg.compile`."""
         with torch.no_grad():
             content_targets = self.net(content)[self._num_style_layers :]
         weights = (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
         terms = self._compiled_terms() if cfg.compile else self._terms
-        return lambda image: terms(image, content_targets, weights)
+        return lambda image: terms(image, content_targets, weights, masks)
 
     def _compiled_terms(self) -> Callable[..., dict[str, torch.Tensor]]:
         """`_terms` compiled, once per object: torch keeps a graph per image size (and weights),
@@ -406,6 +472,7 @@ class StyleTransfer:
         image: torch.Tensor,
         content_targets: list[torch.Tensor],
         weights: tuple[float, float, float | None],
+        masks: list[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         content_weight, style_weight, tv_weight = weights
         unit, split = self.net.unit, self._num_style_layers
@@ -414,7 +481,10 @@ class StyleTransfer:
             (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
             start=image.new_zeros(image.shape[0]),
         )
-        s = style_loss(features[:split], self.targets, unit)
+        if masks is None:
+            s = style_loss(features[:split], self.targets, unit)
+        else:
+            s, _ = region_style_loss(features[:split], masks, self._region_styles(), unit)
         terms = {"content": c, "style": s}
         total = content_weight * c + style_weight * s
         if tv_weight:
@@ -436,12 +506,35 @@ class StyleTransfer:
         image = resample(image, *original.shape[-2:])
         content = self._content(original)
         with torch.no_grad():
-            terms = self._objective(self.config, content)(self._content(image))
+            terms = self._guided_objective(self.config, content, None)(self._content(image))
         return {k: float(v.sum()) for k, v in terms.items()}
 
-    def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-        """The picture shown for optimised `image`: its own colours, or the photo's restored."""
-        return restore_color(image, original) if self.config.preserve_color else image
+    def region_losses(self, painting: ImageSource | torch.Tensor) -> dict[str, float]:
+        """Each styled region's style loss against its own targets (the guided Gram loss of
+        that region alone, unweighted), for `painting` at its own size: how well each region
+        took its style, comparable with `score`'s style loss of a whole-photo painting."""
+        if self.regions is None:
+            raise ArtstyleError("region_losses needs regions (with_regions)")
+        image = painting if isinstance(painting, torch.Tensor) else to_tensor(load_image(painting))
+        image = image.to(self.device)
+        masks = self._layer_masks(*image.shape[-2:])
+        assert masks is not None
+        with torch.no_grad():
+            features = self.net(self._content(image))[: self._num_style_layers]
+            _, each = region_style_loss(features, masks, self._region_styles(), self.net.unit)
+        return {
+            s.name: float(each[0, k])
+            for k, s in enumerate(self.regions.styles)
+            if s.targets is not None
+        }
+
+    def _view(
+        self, image: torch.Tensor, original: torch.Tensor, painted: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The picture shown for optimised `image`: its own colours, or the photo's restored;
+        blended with the photo by `painted` where regions keep it."""
+        view = restore_color(image, original) if self.config.preserve_color else image
+        return guided.blend(view, original, painted)
 
     def _init(self, cfg: TransferConfig, content: torch.Tensor) -> torch.Tensor:
         if cfg.init == "content":

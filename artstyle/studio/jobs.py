@@ -7,6 +7,10 @@ and this is tested without a browser. Files live under one output folder, with n
     OUT/uploads/ID.png    photos and paintings as uploaded (decoded, re-encoded)
     OUT/results/ID.png    finished paintings
     OUT/results/ID.json   what made each one (style, settings, photo): the gallery
+    OUT/results/ID.style.json   a learned style's batch as a style file (`gan.steering`)
+
+Style batches drawn by steering ("more like these", "between these two") are kept in memory by
+id; a result records its batch as a style file, so it can be painted again after a restart.
 """
 
 from __future__ import annotations
@@ -27,11 +31,21 @@ import torch
 from PIL import Image
 
 from artstyle import atomic
-from artstyle.config import MAX_STYLES, PER_PHOTO, PipelineConfig, TransferConfig, with_overrides
+from artstyle.config import (
+    MAX_STYLES,
+    PER_PHOTO,
+    PipelineConfig,
+    SteeringConfig,
+    TransferConfig,
+    with_overrides,
+)
 from artstyle.errors import ArtstyleError
+from artstyle.gan import steering
 from artstyle.gan.export import read_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
+from artstyle.gan.steering import StyleBatch
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
+from artstyle.nst import regions
 from artstyle.nst.transfer import StyleTransfer
 
 #: The settings the page offers for each photo (the rest keep the library's defaults).
@@ -40,6 +54,8 @@ PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
 MAX_UPLOAD_MB, MAX_QUEUE = 25, 32
 #: Style transfers kept ready (their Gram targets computed), most recently used last.
 CACHED_STYLES = 4
+#: Steered style batches kept by id (latents only: a few kB each), most recent last.
+KEPT_BATCHES = 64
 
 State = Literal["queued", "running", "done", "failed", "cancelled"]
 
@@ -57,6 +73,14 @@ def defaults() -> dict[str, Any]:
     }
 
 
+def steering_defaults() -> dict[str, Any]:
+    """The steering controls' defaults and bounds, from `SteeringConfig` (written once there)."""
+    fields = SteeringConfig.model_fields
+    return {
+        name: {"default": f.default, "about": f.description or ""} for name, f in fields.items()
+    }
+
+
 @dataclass(frozen=True)
 class StyleChoice:
     """Where a style batch comes from: `picks` of a model's batch (None: all), or uploads."""
@@ -66,12 +90,14 @@ class StyleChoice:
     num_styles: int = 16
     picks: tuple[int, ...] | None = None
     uploads: tuple[str, ...] = ()  # upload ids
+    batch: str | None = None  # a steered batch's id (instead of the seed's batch)
 
     def describe(self) -> str:
         if self.uploads:
             return f"{len(self.uploads)} uploaded painting(s)"
         chosen = "all" if self.picks is None else f"{len(self.picks)} picked"
-        return f"{self.model}, seed {self.seed}, {chosen} of {self.num_styles}"
+        drawn = f"steered batch {self.batch[:6]}" if self.batch else f"seed {self.seed}"
+        return f"{self.model}, {drawn}, {chosen} of {self.num_styles}"
 
 
 @dataclass
@@ -92,6 +118,8 @@ class Job:
     finished: float | None = None
     error: str | None = None
     preview_step: int = 0
+    mask: str | None = None  # upload id of a greyscale mask: the style paints where it is white
+    rest: str | None = None  # with a mask, the model that paints the black part (None: the photo)
 
     def public(self) -> dict[str, Any]:
         """What the page sees: state, progress, timing and, when done, the result's address."""
@@ -104,7 +132,14 @@ class Job:
             "steps": self.steps, "losses": self.losses, "elapsed": round(elapsed, 1),
             "left": None if left is None or self.state != "running" else round(left, 1),
             "error": self.error, "preview_step": self.preview_step,
+            "regions": self.regions(),
         }  # fmt: skip
+
+    def regions(self) -> str | None:
+        """What the mask does, for the page; None without one."""
+        if self.mask is None:
+            return None
+        return f"mask: white {self.style.describe()}, black {self.rest or 'keeps the photo'}"
 
 
 class Studio:
@@ -139,6 +174,7 @@ class Studio:
         self._cancel: set[str] = set()
         self._generators: dict[str, StyleGenerator] = {}
         self._transfers: OrderedDict[tuple[Any, ...], StyleTransfer] = OrderedDict()
+        self._batches: OrderedDict[str, tuple[str, StyleBatch]] = OrderedDict()
         self._lock = threading.Lock()  # models and transfers: the worker and page requests
         self._worker = threading.Thread(target=self._work, name="artstyle-studio", daemon=True)
         self._worker.start()
@@ -167,6 +203,52 @@ class Studio:
         with_overrides(PipelineConfig, None, {"model": model, "seed": seed, "num_styles": n})
         images = self.generator(model).sample(n, seed)
         return [_data_url(to_pil(img)) for img in images]
+
+    # --- steering --------------------------------------------------------------------------
+
+    def source_batch(self, style: StyleChoice) -> tuple[str, StyleBatch]:
+        """(model, whole batch) a style choice draws from: its steered batch or its seed's."""
+        if style.batch is not None:
+            with self._lock:
+                if style.batch not in self._batches:
+                    raise ArtstyleError(f"no batch {style.batch!r} (drawn before a restart?)")
+                return self._batches[style.batch]
+        if style.model is None:
+            raise ArtstyleError("choose a model to steer its style")
+        gen = self.generator(style.model)
+        return style.model, StyleBatch.sampled(gen, style.num_styles, style.seed)
+
+    def keep_batch(self, model: str, batch: StyleBatch) -> str:
+        """Remember a drawn batch; its id."""
+        batch_id = uuid.uuid4().hex[:12]
+        with self._lock:
+            self._batches[batch_id] = (model, batch)
+            while len(self._batches) > KEPT_BATCHES:
+                self._batches.popitem(last=False)
+        return batch_id
+
+    def more_like(self, style: StyleChoice, steer: SteeringConfig) -> dict[str, Any]:
+        """A new batch near the picked images of `style`'s batch: its id and images."""
+        model, batch = self.source_batch(style)
+        picked = batch.pick(style.picks).picked()
+        z = steering.more_like(picked, steer.num_styles, steer.spread, steer.seed)
+        return self._drawn(model, StyleBatch(z, steer.seed + 1))
+
+    def between(
+        self, style: StyleChoice, ends: tuple[int, int], steer: SteeringConfig
+    ) -> dict[str, Any]:
+        """A new batch on the path between two images of `style`'s batch: its id and images."""
+        model, batch = self.source_batch(style)
+        if not all(0 <= i < len(batch.z) for i in ends):
+            raise ArtstyleError(f"between needs two images of 0..{len(batch.z) - 1}, got {ends}")
+        if steer.num_styles < 2:
+            raise ArtstyleError("a path between two images needs at least 2 of them")
+        z = steering.between(batch.z[ends[0]], batch.z[ends[1]], steer.num_styles)
+        return self._drawn(model, StyleBatch(z, steer.seed + 1))
+
+    def _drawn(self, model: str, batch: StyleBatch) -> dict[str, Any]:
+        images = [_data_url(to_pil(img)) for img in batch.images(self.generator(model))]
+        return {"batch": self.keep_batch(model, batch), "model": model, "images": images}
 
     # --- uploads ----------------------------------------------------------------------------
 
@@ -227,13 +309,30 @@ class Studio:
             )
 
     def submit(
-        self, photo: str, photo_name: str, style: StyleChoice, settings: dict[str, Any]
+        self,
+        photo: str,
+        photo_name: str,
+        style: StyleChoice,
+        settings: dict[str, Any],
+        mask: str | None = None,
+        rest: str | None = None,
     ) -> Job:
-        """Queue a photo (an upload id) for painting; everything is checked now, not later."""
+        """Queue a photo (an upload id) for painting; everything is checked now, not later.
+        With `mask` (an upload id), the style paints where it is white and `rest` (a model, or
+        None: the photo) where it is black."""
         self.check(style, settings)
-        for upload_id in (photo, *style.uploads):
+        for upload_id in (photo, *style.uploads, *([mask] if mask else [])):
             self._upload_path(upload_id)
+        if style.batch is not None:
+            self.source_batch(style)
+        if rest is not None:
+            if mask is None:
+                raise ArtstyleError("a style for the rest of the photo needs a mask")
+            self.generator(rest)
+        if mask is not None:
+            regions.read_mask(self._upload_path(mask))  # one clear line for a coloured mask
         job = Job(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
+        job.mask, job.rest = mask, rest
         self.jobs[job.id] = job
         self._queue.put(job.id)
         self._touch()
@@ -252,12 +351,19 @@ class Studio:
         """Queue a gallery result again, with the photo, style and settings that made it."""
         record = self._record(result_id)
         style = record["style"]
+        batch = None
+        if style.get("batch"):  # a steered batch: from the result's style file
+            model, drawn = steering.load_style(self.results / f"{result_id}.style.json")
+            batch = self.keep_batch(model, drawn.pick(None))
         choice = StyleChoice(
             model=style["model"], seed=style["seed"], num_styles=style["num_styles"],
             picks=None if style["picks"] is None else tuple(style["picks"]),
-            uploads=tuple(style["uploads"]),
+            uploads=tuple(style["uploads"]), batch=batch,
         )  # fmt: skip
-        return self.submit(record["photo"], record["photo_name"], choice, record["settings"])
+        return self.submit(
+            record["photo"], record["photo_name"], choice, record["settings"],
+            record.get("mask"), record.get("rest"),
+        )  # fmt: skip
 
     def gallery(self) -> list[dict[str, Any]]:
         """Finished results, newest first, from the output folder (so they survive a restart)."""
@@ -272,6 +378,18 @@ class Studio:
     def result_path(self, result_id: str) -> Path:
         self._record(result_id)
         return self.results / f"{result_id}.png"
+
+    def result_photo(self, result_id: str) -> Path:
+        """The photo a result painted (for a before/after view)."""
+        return self._upload_path(self._record(result_id)["photo"])
+
+    def result_style_file(self, result_id: str) -> Path:
+        """A result's style file (a learned style's latents and picks)."""
+        self._record(result_id)
+        path = self.results / f"{result_id}.style.json"
+        if not path.is_file():
+            raise ArtstyleError(f"result {result_id!r} was painted with uploaded paintings")
+        return path
 
     def wait_for_change(self, version: int, timeout: float) -> int:
         """Block until the studio changes after `version` (or `timeout`); the new version."""
@@ -318,6 +436,14 @@ class Studio:
 
     def _paint(self, job: Job) -> None:
         transfer = self._transfer(job.style, job.settings)
+        if job.mask is not None:
+            mask = regions.read_mask(self._upload_path(job.mask))
+            rest = None
+            if job.rest is not None:
+                other = StyleChoice(job.rest, num_styles=PipelineConfig().num_styles)
+                rest = self._transfer(other, job.settings).targets
+            names = (job.style.describe(), job.rest or regions.KEEP)
+            transfer = transfer.with_regions(regions.from_mask(mask, transfer.targets, rest, names))
         per_photo = {k: v for k, v in job.settings.items() if k in PER_PHOTO}
         cfg = transfer.config.per_photo(**per_photo)
         job.steps = sum(steps for _, steps in cfg.passes())
@@ -333,12 +459,18 @@ class Studio:
 
         result = transfer.run(self._upload_path(job.photo), progress, **per_photo)
         write_image(result.image, self.results / f"{job.id}.png")
+        if not job.style.uploads:
+            model, batch = self.source_batch(job.style)
+            steering.save_style(
+                self.results / f"{job.id}.style.json", model, batch.pick(job.style.picks)
+            )
         record = {
             "id": job.id, "photo": job.photo, "photo_name": job.photo_name,
             "style": {**asdict(job.style), "describe": job.style.describe()},
             "settings": job.settings, "finished": time.time(),
             "seconds": round(time.time() - (job.started or time.time()), 1),
-            "size": list(result.image.size),
+            "size": list(result.image.size), "mask": job.mask, "rest": job.rest,
+            "regions": job.regions(),
         }  # fmt: skip
         atomic.write_text(self.results / f"{job.id}.json", json.dumps(record, indent=2))
 
@@ -362,8 +494,8 @@ class Studio:
         if style.uploads:
             styles = [self._upload_path(u) for u in style.uploads]
         else:
-            batch = self.generator(str(style.model)).sample(style.num_styles, style.seed)
-            styles = batch if style.picks is None else batch[list(style.picks)]
+            model, batch = self.source_batch(style)
+            styles = batch.pick(style.picks).images(self.generator(model))
         transfer = StyleTransfer(styles, cfg)
         with self._lock:
             self._transfers[key] = transfer

@@ -12,15 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Body, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from artstyle.config import SteeringConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.studio.guard import Door, Guard
-from artstyle.studio.jobs import PAGE_SETTINGS, Studio, StyleChoice, defaults
+from artstyle.studio.jobs import PAGE_SETTINGS, Studio, StyleChoice, defaults, steering_defaults
 
 PAGE = Path(str(importlib.resources.files("artstyle.studio").joinpath("page")))
 
@@ -54,7 +55,7 @@ def create_app(studio: Studio, door: Door) -> FastAPI:
     @app.get("/api/setup")
     async def setup() -> dict[str, Any]:
         """The models on offer and the controls' defaults."""
-        return {"models": studio.models, "defaults": defaults()}
+        return {"models": studio.models, "defaults": defaults(), "steering": steering_defaults()}
 
     @app.get("/api/models/{name:path}")
     async def model(name: str, seed: int = 0, n: int = 16) -> dict[str, Any]:
@@ -73,9 +74,12 @@ def create_app(studio: Studio, door: Door) -> FastAPI:
         num_styles: int = Form(16),
         picks: str | None = Form(None, description="comma-separated batch indices"),
         settings: str = Form("{}", description="JSON object of the page's settings"),
+        batch: str | None = Form(None, description="a steered batch's id"),
+        mask: UploadFile | None = File(None, description="greyscale: the style paints white"),
+        rest: str | None = Form(None, description="with a mask: the model for black"),
     ) -> dict[str, Any]:
-        """Queue every photo with one style and one set of settings; all is checked before any
-        upload is kept, so a refused request leaves nothing behind."""
+        """Queue every photo with one style and one set of settings (and a mask, if given);
+        all is checked before any upload is kept, so a refused request leaves nothing behind."""
         try:
             chosen = json.loads(settings)
             picked = tuple(int(i) for i in picks.split(",")) if picks else None
@@ -84,22 +88,27 @@ def create_app(studio: Studio, door: Door) -> FastAPI:
         if not isinstance(chosen, dict):
             raise ArtstyleError(f"settings must be an object of {PAGE_SETTINGS}")
         style = StyleChoice(
-            model=None if paintings else model, seed=seed, num_styles=num_styles, picks=picked
-        )
+            model=None if paintings else model, seed=seed, num_styles=num_styles,
+            picks=picked, batch=None if paintings else batch or None,
+        )  # fmt: skip
         studio.check(style, chosen, photos=len(photos), paintings=len(paintings or []))
+        rest = rest or None  # the page sends "" for the photo itself
+        masked = [mask] if mask is not None and mask.filename else []
         kept: list[str] = []
-        try:  # every file read before any job is queued; a bad one leaves none of them kept
-            for upload in [*(paintings or []), *photos]:
+        try:  # every file read and checked before any job is queued; a bad one keeps none
+            for upload in [*(paintings or []), *photos, *masked]:
                 kept.append(await _keep(studio, upload))
+            styles = len(paintings or [])
+            style = dataclasses.replace(style, uploads=tuple(kept[:styles]))
+            mask_id = kept[-1] if masked else None
+            photo_ids = kept[styles : styles + len(photos)]
+            jobs = [
+                studio.submit(upload_id, photo.filename or "photo", style, chosen, mask_id, rest)
+                for upload_id, photo in zip(photo_ids, photos, strict=True)
+            ]
         except ArtstyleError:
             studio.discard(kept)
             raise
-        styles = len(paintings or [])
-        style = dataclasses.replace(style, uploads=tuple(kept[:styles]))
-        jobs = [
-            studio.submit(upload_id, photo.filename or "photo", style, chosen)
-            for upload_id, photo in zip(kept[styles:], photos, strict=True)
-        ]
         return {"jobs": [job.public() for job in jobs]}
 
     @app.post("/api/jobs/{job_id}/cancel")
@@ -136,12 +145,59 @@ def create_app(studio: Studio, door: Door) -> FastAPI:
         path = studio.result_path(result_id)
         return FileResponse(path, media_type="image/png", filename=f"artstyle-{result_id}.png")
 
+    @app.get("/api/results/{result_id}/photo.png")
+    async def result_photo(result_id: str) -> FileResponse:
+        return FileResponse(studio.result_photo(result_id), media_type="image/png")
+
+    @app.get("/api/results/{result_id}/style.json")
+    async def result_style(result_id: str) -> FileResponse:
+        path = studio.result_style_file(result_id)
+        return FileResponse(path, media_type="application/json", filename=f"style-{result_id}.json")
+
+    @app.post("/api/batches/more")
+    async def more_like(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        """A new batch near the picked images of a batch (`Studio.more_like`)."""
+        style, steer = _steering(payload)
+        return await asyncio.to_thread(studio.more_like, style, steer)
+
+    @app.post("/api/batches/between")
+    async def between(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        """A new batch on the path between two images of a batch (`Studio.between`)."""
+        style, steer = _steering(payload)
+        if style.picks is None or len(style.picks) != 2:
+            raise ArtstyleError("pick exactly two images to walk between")
+        ends = (style.picks[0], style.picks[1])
+        return await asyncio.to_thread(studio.between, style, ends, steer)
+
     @app.post("/api/results/{result_id}/remake")
     async def remake(result_id: str) -> dict[str, Any]:
         return studio.remake(result_id).public()
 
     app.mount("/static", StaticFiles(directory=PAGE), name="static")
     return app
+
+
+def _steering(payload: dict[str, Any]) -> tuple[StyleChoice, SteeringConfig]:
+    """A steering request: the batch it starts from (`source`: a model, seed and size, or a
+    steered batch's id) with the picked indices, and the new batch's settings (bounded by
+    `SteeringConfig`); anything malformed is one line."""
+    try:
+        source = payload.get("source") or {}
+        picks = tuple(int(i) for i in payload.get("picks") or ())
+        style = StyleChoice(
+            model=str(source["model"]), seed=int(source.get("seed", 0)),
+            num_styles=int(source.get("num_styles", 16)),
+            batch=str(source["batch"]) if source.get("batch") else None, picks=picks,
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ArtstyleError("a steering request needs source {model, seed, num_styles or "
+                            "batch} and picks (batch indices)") from None  # fmt: skip
+    if not 1 <= style.num_styles <= 64 or not 0 <= style.seed < 2**32:
+        raise ArtstyleError("a batch holds 1 to 64 images, from a seed of 0 to 2^32 - 1")
+    if not picks or len(picks) > style.num_styles:
+        raise ArtstyleError("pick at least one image of the batch")
+    fields = {k: payload[k] for k in SteeringConfig.model_fields if k in payload}
+    return style, with_overrides(SteeringConfig, None, fields)
 
 
 async def _keep(studio: Studio, upload: UploadFile) -> str:
