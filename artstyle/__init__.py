@@ -10,7 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from artstyle.config import RECIPES, PipelineConfig, TrainConfig, TransferConfig, train_recipe
+from artstyle.config import (
+    RECIPES,
+    PipelineConfig,
+    RegionsConfig,
+    TrainConfig,
+    TransferConfig,
+    train_recipe,
+)
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
 from artstyle.gan.generator import StyleGenerator
@@ -21,6 +28,9 @@ from artstyle.pipeline import (
     PipelineResult,
     StylePipeline,
     example_photo,
+    masked_transfer,
+    regional_transfer,
+    style_transfer_for,
     stylize,
     stylize_result,
 )
@@ -47,6 +57,7 @@ __all__ = [
     "PhotoOutcome",
     "PipelineConfig",
     "PipelineResult",
+    "RegionsConfig",
     "StyleGenerator",
     "StylePipeline",
     "StyleTransfer",
@@ -56,8 +67,11 @@ __all__ = [
     "TransferResult",
     "example_photo",
     "explore",
+    "masked_transfer",
     "paint_folder",
     "read_image",
+    "regional_transfer",
+    "style_transfer_for",
     "stylize",
     "stylize_result",
     "train",
