@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 from memory import seam_ratio  # benchmarks/memory.py: a script's folder is on the path
-from PIL import Image, ImageDraw
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--figures", type=Path, help="folder for the figures (docs/img)")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
 
     photo_path = args.data / "photos" / f"photo_{args.photo:04d}.jpg"
     pipes = [StylePipeline.from_pretrained(name) for name in STYLES]
@@ -112,10 +112,10 @@ def main() -> None:
 
     if args.figures:
         args.figures.mkdir(parents=True, exist_ok=True)
-        outline = to_pil(masks[0].expand(3, -1, -1) * 0.6 + 0.2)
-        ImageDraw.Draw(outline).text((8, 8), "left: vangogh / right: impressionism", fill="white")
-        row = [to_pil(photo), outline, results["regions"].image, results["mask"].image]
-        grid = image_grid([im.resize((320, 320 * height // width)) for im in row], 4)
+        row = [to_pil(photo), results["regions"].image, results["mask"].image]
+        labels = ["photo", "left vangogh, right impressionism", "vangogh right, photo left"]
+        grid = image_grid([im.resize((384, 384 * height // width)) for im in row], 3,
+                          labels=labels, scale=1)  # fmt: skip
         grid.save(args.figures / "regions.jpg", quality=88)
         crops = [crop(results["regions"].tensor, border), crop(cut, border)]
         image_grid(crops, 2).save(args.figures / "regions_seam.png")

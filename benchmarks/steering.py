@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--figure", type=Path, help="write a batch and its 'more like these'")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     gen = StyleGenerator.from_pretrained(args.model, "cpu")
     net = VGGFeatures(PRESETS["ast-gan"].style)
 
@@ -97,7 +97,9 @@ def main() -> None:
         rows.setdefault("the picks themselves", []).append((0.0, diversity(picked)))
         if trial == 0 and args.figure:
             steered = batches["more like these, spread 0.5"].images(gen)
-            grid = image_grid(outlined(fresh.images(gen), picks) + [to_pil(x) for x in steered], 8)
+            tiles = outlined(fresh.images(gen), picks) + [to_pil(x) for x in steered]
+            labels = ["picked" if i in picks else "" for i in range(16)]
+            grid = image_grid(tiles, 8, labels=[*labels, "more like these:", *[""] * 15])
             args.figure.parent.mkdir(parents=True, exist_ok=True)
             grid.save(args.figure, quality=88)
             console.print(f"figure: {args.figure}")

@@ -128,6 +128,27 @@ def test_regions_in_tiles_give_the_whole_images_loss_and_gradient(
     assert float(kept) < 1e-6 * float(grad_a.abs().max())
 
 
+def test_a_batch_of_photos_takes_each_photos_own_regional_loss(
+    styles: tuple[StyleTransfer, StyleTransfer],
+) -> None:
+    vertical, horizontal = styles
+    masks = torch.zeros(3, 40, 40)
+    masks[0, :, :20], masks[1, :, 20:30], masks[2, :, 30:] = 1, 1, 1
+    spec = regions.region_styles(
+        {"a": (vertical.targets, 1.0), "b": (horizontal.targets, 0.5), "c": (None, 1.0)}
+    )
+    painter = vertical.with_regions(regions.Regions(masks, spec))
+    torch.manual_seed(1)
+    photos, images = torch.rand(2, 3, 64, 80), torch.rand(2, 3, 64, 80)
+    together = painter._guided_objective(painter.config, photos, None)(images)
+    for i in range(2):
+        alone = painter._guided_objective(painter.config, photos[i : i + 1], None)(
+            images[i : i + 1]
+        )
+        for key in ("total", "content", "style"):
+            torch.testing.assert_close(together[key][i : i + 1], alone[key], rtol=1e-5, atol=0)
+
+
 def test_a_map_of_another_size_is_resized_softly(tmp_path: Path) -> None:
     masks = regions.read_colour_map(
         half_map(tmp_path / "m.png", size=10), [(255, 0, 0), (0, 0, 255)]

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage import data
 
@@ -343,6 +344,7 @@ def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 this is not really a jpeg")
     expect = sync_api.expect
+    expect.set_options(timeout=30_000)  # drawing a batch takes seconds on a busy CPU
 
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
@@ -397,6 +399,122 @@ def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None
         expect(page.locator("#gallery .result")).to_have_count(1)
         browser.close()
     assert [j.state for j in studio.jobs.values()] == ["done"]
+
+
+def test_steering_masks_and_before_after_in_a_browser(
+    server: tuple[str, Studio], tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    url, studio = server
+    shots = Path(os.environ.get("ARTSTYLE_STUDIO_SHOTS", tmp_path))
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).resize((96, 96)).save(photo)
+    mask = np.zeros((96, 96), np.uint8)
+    mask[:, 48:] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    expect = sync_api.expect
+    expect.set_options(timeout=30_000)  # drawing a batch takes seconds on a busy CPU
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        page.goto(url)
+        grid = page.locator("#grid img")
+        page.fill("#num_styles", "4")
+        page.press("#num_styles", "Tab")
+        expect(grid).to_have_count(4)
+        expect(page.locator("#batch-origin")).to_have_text("the batch of seed 0")
+        seed_batch = [grid.nth(i).get_attribute("src") for i in range(4)]
+        # more like the first two
+        grid.nth(2).click()
+        grid.nth(3).click()
+        expect(page.locator("#spread")).to_have_value("0.5")  # SteeringConfig's default
+        page.click("#more-like")
+        expect(page.locator("#batch-origin")).to_have_text("more like 2 picked (spread 0.5)")
+        expect(grid).to_have_count(4)
+        steered = [grid.nth(i).get_attribute("src") for i in range(4)]
+        assert not set(steered) & set(seed_batch)
+        expect(page.locator("#back-to-seed")).to_be_visible()
+        # between the first and the last of the steered batch
+        page.click("#between")  # all four picked: refused in the page, one line
+        expect(page.locator("#error")).to_have_text("pick exactly two images to walk between")
+        page.click("#pick-none")
+        grid.nth(0).click()
+        grid.nth(3).click()
+        page.click("#between")
+        expect(page.locator("#batch-origin")).to_have_text(
+            "between images 1 and 4 of the last batch"
+        )
+        expect(page.locator("#error")).to_be_hidden()
+        assert len({grid.nth(i).get_attribute("src") for i in range(4)} - set(steered)) == 4
+        (_, near), (_, path) = list(studio._batches.values())
+        assert torch.equal(path.z[0], near.z[0]) and torch.equal(path.z[3], near.z[3])
+        page.screenshot(path=str(shots / "studio_steer.png"), full_page=True)
+
+        # brush over the left part of the photo: the right part keeps the photo
+        page.set_input_files("#photos", str(photo))
+        page.click("#regions summary")
+        canvas = page.locator("#mask-canvas")
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        assert box is not None and box["width"] >= 256  # a large view to paint on
+        for y in range(int(box["y"]) + 2, int(box["y"] + box["height"]), 10):
+            page.mouse.move(box["x"] + 2, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 0.35 * box["width"], y, steps=4)
+            page.mouse.up()
+        page.fill("#size", "64")
+        page.fill("#steps", "6")
+        page.click("#start")
+        job = page.locator(".job").first
+        expect(job.locator(".state")).to_have_text("done", timeout=120_000)
+        expect(job.locator(".style-used")).to_contain_text("black keeps the photo")
+        job_id = job.get_attribute("data-id")
+        painted = np.asarray(
+            Image.open(io.BytesIO(page.request.get(f"{url}/api/results/{job_id}.png").body())),
+            np.int16,
+        )
+        kept = np.asarray(photo_at(photo, painted.shape[1]), np.int16)
+        assert np.abs(painted[:, 40:] - kept[:, 40:]).max() <= 1  # as the photo
+        assert np.abs(painted[:, :16] - kept[:, :16]).mean() > 2  # painted
+        # the before/after slider and the larger preview
+        compare = job.locator(".compare")
+        assert (compare.bounding_box() or {"width": 0})["width"] >= 256
+        expect(compare.locator("img.before")).to_have_attribute(
+            "src", f"/api/results/{job_id}/photo.png"
+        )
+        after = compare.locator("img.after")
+        expect(after).to_have_css("clip-path", "inset(0px 0px 0px 0%)")
+        compare.locator("input.before-after").fill("60")
+        expect(after).to_have_css("clip-path", "inset(0px 0px 0px 60%)")
+        page.screenshot(path=str(shots / "studio_mask.png"), full_page=True)
+
+        # the gallery's style file is the batch that painted it
+        with page.expect_download() as download:
+            page.locator(f"#gallery .result[data-id='{job_id}'] a.style-file").click()
+        record = json.loads(Path(download.value.path()).read_text())
+        assert record["kind"] == "artstyle-style" and len(record["latents"]) == 4
+
+        # an uploaded mask, the rest in another model's style
+        page.set_input_files("#mask-file", str(tmp_path / "mask.png"))
+        page.select_option("#rest", "vangogh")
+        page.click("#start")
+        expect(page.locator(".job")).to_have_count(2)
+        second = page.locator(".job").first  # the newest
+        expect(second.locator(".state")).to_have_text("done", timeout=120_000)
+        expect(second.locator(".style-used")).to_contain_text("black vangogh")
+        browser.close()
+    assert [j.state for j in studio.jobs.values()] == ["done", "done"]
+
+
+def photo_at(path: Path, width: int) -> Image.Image:
+    """A photo resized as the painter resizes it (its longest side `width`)."""
+    with Image.open(path) as image:
+        return image.convert("RGB").resize((width, width), Image.Resampling.LANCZOS)
 
 
 def test_cli_is_local_unless_told_and_warns_when_not(

@@ -258,6 +258,8 @@ def transfer_command(
         raise ArtstyleError("--region-style names colours of a --regions map; give --regions")
     if style_file and (styles or targets or spec):
         raise ArtstyleError("--style-file is the style: leave out --styles/--targets/--regions")
+    if spec is not None and save_targets:
+        raise ArtstyleError("--save-targets holds one style; regions have one each")
     if spec is not None and (mask or styles or targets):
         raise ArtstyleError(
             "--regions gives each region its style: leave out --mask/--styles/--targets"

@@ -7,7 +7,7 @@ and this is tested without a browser. Files live under one output folder, with n
     OUT/uploads/ID.png    photos and paintings as uploaded (decoded, re-encoded)
     OUT/results/ID.png    finished paintings
     OUT/results/ID.json   what made each one (style, settings, photo): the gallery
-    OUT/results/ID.style.json   a learned style's batch as a style file (`gan.steering`)
+    OUT/styles/ID.json    a result's learned style batch as a style file (`gan.steering`)
 
 Style batches drawn by steering ("more like these", "between these two") are kept in memory by
 id; a result records its batch as a style file, so it can be painted again after a restart.
@@ -158,7 +158,8 @@ class Studio:
         self.out = Path(out)
         self.uploads = self.out / "uploads"
         self.results = self.out / "results"
-        for folder in (self.uploads, self.results):
+        self.styles = self.out / "styles"
+        for folder in (self.uploads, self.results, self.styles):
             folder.mkdir(parents=True, exist_ok=True)
         self.models = [*shipped_models(), *(models or [])]
         self.device = device
@@ -353,7 +354,7 @@ class Studio:
         style = record["style"]
         batch = None
         if style.get("batch"):  # a steered batch: from the result's style file
-            model, drawn = steering.load_style(self.results / f"{result_id}.style.json")
+            model, drawn = steering.load_style(self.styles / f"{result_id}.json")
             batch = self.keep_batch(model, drawn.pick(None))
         choice = StyleChoice(
             model=style["model"], seed=style["seed"], num_styles=style["num_styles"],
@@ -386,7 +387,7 @@ class Studio:
     def result_style_file(self, result_id: str) -> Path:
         """A result's style file (a learned style's latents and picks)."""
         self._record(result_id)
-        path = self.results / f"{result_id}.style.json"
+        path = self.styles / f"{result_id}.json"
         if not path.is_file():
             raise ArtstyleError(f"result {result_id!r} was painted with uploaded paintings")
         return path
@@ -461,9 +462,7 @@ class Studio:
         write_image(result.image, self.results / f"{job.id}.png")
         if not job.style.uploads:
             model, batch = self.source_batch(job.style)
-            steering.save_style(
-                self.results / f"{job.id}.style.json", model, batch.pick(job.style.picks)
-            )
+            steering.save_style(self.styles / f"{job.id}.json", model, batch.pick(job.style.picks))
         record = {
             "id": job.id, "photo": job.photo, "photo_name": job.photo_name,
             "style": {**asdict(job.style), "describe": job.style.describe()},
