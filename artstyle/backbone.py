@@ -19,6 +19,7 @@ from typing import Literal
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from artstyle.errors import ArtstyleError
 
@@ -178,7 +179,9 @@ class VGGFeatures(nn.Module):
         for name in MODULE_NAMES[: max(self.taps) + 1]:
             if name.startswith("conv"):
                 weight, bias = weights[name]
-                conv = nn.Conv2d(weight.shape[1], weight.shape[0], kernel_size=3, padding=1)
+                # no initial weights drawn (they are replaced): torch's global generators stay
+                # untouched, whichever thread builds the network
+                conv = skip_init(nn.Conv2d, weight.shape[1], weight.shape[0], 3, padding=1)
                 conv.load_state_dict({"weight": weight, "bias": bias})
                 modules.append(conv)
             elif name.startswith("relu"):

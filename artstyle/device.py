@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -32,11 +33,19 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     raise ArtstyleError(f"unknown device {name!r}: use auto, cpu or cuda")
 
 
+#: Held by `seeded_rng`: torch's global generators are shared by the threads of a process, and a
+#: thread drawing from them inside another's seeded block changes what that block draws (the
+#: studio's worker decodes style batches while its request threads decode or load others).
+_GLOBAL_RNG = threading.RLock()
+
+
 @contextmanager
 def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
     """Run a block on torch's global generators seeded with `seed`, then restore them, so that
-    sampling is reproducible and a training run's random stream is left untouched."""
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    sampling is reproducible and a training run's random stream is left untouched; no other
+    thread of this process runs a seeded block meanwhile. Building networks (whose initial
+    weights are drawn) inside one keeps them off the others' streams too."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         yield
 

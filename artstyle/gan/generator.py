@@ -77,9 +77,10 @@ class StyleGenerator:
                 return "ema"  # a training checkpoint: sample from the EMA copy
             return "g"
 
-        net, config, _ = checkpoint.load_network(
-            path, build_generator, sampler, "not an artstyle generator (no generator settings)"
-        )
+        with seeded_rng(0, torch.device("cpu")):  # its initial weights: off other threads' draws
+            net, config, _ = checkpoint.load_network(
+                path, build_generator, sampler, "not an artstyle generator (no generator settings)"
+            )
         net = net.to(resolve_device(device))
         return cls(net, config, read_card(path), path)
 
