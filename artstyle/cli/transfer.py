@@ -189,6 +189,7 @@ def transfer_command(
     ),
     seed: int | None = typer.Option(None, help=_about("seed")),
     device: str | None = typer.Option(None, help=_about("device")),
+    precision: str | None = typer.Option(None, help=_about("precision")),
 ) -> None:
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
@@ -197,7 +198,7 @@ def transfer_command(
         "tile_size": tile_size, "optimizer": optimizer, "lr": lr, "init": init,
         "pyramid": pyramid, "bounded": bounded,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
-        "device": device, "style_layers": _names(style_layers),
+        "device": device, "precision": precision, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
         "style_blend": _numbers(style_blend),
     }  # fmt: skip

@@ -195,7 +195,7 @@ class TiledObjective:
         features = self._inner_features(crop, index)
         grams, counts = [], []
         for f in features[: self.split]:
-            flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+            flat = f.float().permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # sums in fp32
             grams.append(flat.T @ flat / unit2)
             counts.append(flat.shape[0])
         errors = []

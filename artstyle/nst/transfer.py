@@ -35,6 +35,7 @@ from artstyle.nst import tiles
 from artstyle.nst.color import luminance, restore_color
 from artstyle.nst.losses import GramTarget, content_loss, gram_targets, style_loss, tv_loss
 from artstyle.nst.optimize import BatchCallback, Callback, LossFn, optimize
+from artstyle.precision import resolve_dtype
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
 
@@ -67,7 +68,9 @@ class StyleTransfer:
     """Gatys style transfer towards the batch-mean Gram of a set of style images.
 
     The targets depend only on the styles and the settings, so they are computed here, once;
-    calling the object on a photo runs only the per-photo optimisation.
+    calling the object on a photo runs only the per-photo optimisation. The targets and `score`
+    use the VGG19 in fp32; the optimisation runs it in `precision` (`paint_net`), with the Gram
+    matrices, losses, optimiser and image in fp32.
     """
 
     def __init__(
@@ -102,7 +105,14 @@ class StyleTransfer:
             raise ArtstyleError(
                 f"{len(layer_weights)} layer weights given for {len(style_layers)} style layers"
             )
-        self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
+        layers = style_layers + content_layers
+        self.net = VGGFeatures(layers, cfg.backbone).to(self.device)
+        dtype = resolve_dtype(cfg.precision, self.device)
+        self.paint_net = (
+            self.net
+            if dtype == torch.float32
+            else VGGFeatures(layers, cfg.backbone, dtype).to(self.device)
+        )
         self._num_style_layers = len(style_layers)
         self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
         return layer_weights
@@ -149,7 +159,7 @@ class StyleTransfer:
 
     @staticmethod
     def _target_settings(cfg: TransferConfig) -> dict[str, Any]:
-        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed"}
+        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed", "precision"}
         return cfg.model_dump(mode="json", include=fields)
 
     def _style_batches(
@@ -325,17 +335,22 @@ class StyleTransfer:
             raise ArtstyleError("tv_weight is not available for tiled outputs; use --tile-size 0")
         weights = (cfg.content_weight, cfg.style_weight)
         return tiles.TiledObjective(
-            self.net, self._num_style_layers, self.targets, content, side, weights
+            self.paint_net, self._num_style_layers, self.targets, content, side, weights
         )
 
-    def _objective(self, cfg: TransferConfig, content: torch.Tensor) -> LossFn:
+    def _objective(
+        self, cfg: TransferConfig, content: torch.Tensor, net: VGGFeatures | None = None
+    ) -> LossFn:
         """The loss terms of each image as a painting of its photo in `content` (photos at the
-        pass's size), one value per image; compiled with `cfg.compile`."""
+        pass's size), one value per image, seen through `net` (by default the one that paints,
+        which also computes the content targets, so the photo itself has no content loss);
+        compiled with `cfg.compile`."""
+        net = net or self.paint_net
         with torch.no_grad():
-            content_targets = self.net(content)[self._num_style_layers :]
+            content_targets = net(content)[self._num_style_layers :]
         weights = (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
         terms = self._compiled_terms() if cfg.compile else self._terms
-        return lambda image: terms(image, content_targets, weights)
+        return lambda image: terms(net, image, content_targets, weights)
 
     def _compiled_terms(self) -> Callable[..., dict[str, torch.Tensor]]:
         """`_terms` compiled, once per object: torch keeps a graph per image size (and weights),
@@ -346,13 +361,14 @@ class StyleTransfer:
 
     def _terms(
         self,
+        net: VGGFeatures,
         image: torch.Tensor,
         content_targets: list[torch.Tensor],
         weights: tuple[float, float, float | None],
     ) -> dict[str, torch.Tensor]:
         content_weight, style_weight, tv_weight = weights
-        unit, split = self.net.unit, self._num_style_layers
-        features = self.net(image)
+        unit, split = net.unit, self._num_style_layers
+        features = net(image)
         c = sum(
             (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
             start=image.new_zeros(image.shape[0]),
@@ -368,7 +384,8 @@ class StyleTransfer:
     def score(self, photo: ImageSource, painting: ImageSource | torch.Tensor) -> dict[str, float]:
         """The loss terms of `painting` as a painting of `photo`, both resized to `size`.
 
-        Puts results made with other settings (sizes, passes, steps) on this one objective.
+        Puts results made with other settings (sizes, passes, steps, precisions) on this one
+        objective, evaluated in fp32.
         """
         size = self.config.size
         original = self._at_size(load_image(photo), size)
@@ -379,7 +396,7 @@ class StyleTransfer:
         image = resample(image, *original.shape[-2:])
         content = self._content(original)
         with torch.no_grad():
-            terms = self._objective(self.config, content)(self._content(image))
+            terms = self._objective(self.config, content, self.net)(self._content(image))
         return {k: float(v.sum()) for k, v in terms.items()}
 
     def _view(self, image: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
