@@ -24,8 +24,9 @@ from artstyle.backbone import gram
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
-    """MSE between each output's and its photo's features, in units of the 0..1 input: (B,)."""
-    return (features - target).pow(2).flatten(1).mean(1) / unit**2
+    """MSE between each output's and its photo's features, in units of the 0..1 input: (B,);
+    summed in fp32 whatever the features' dtype."""
+    return (features.float() - target.float()).pow(2).flatten(1).mean(1) / unit**2
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
