@@ -85,7 +85,7 @@ def style_loss(
 ) -> torch.Tensor:
     """The seed's batch style loss of each image (B,), summed over layers with their weights
     (one Gram per layer and image)."""
-    loss = features[0].new_zeros(features[0].shape[0])
+    loss = features[0].new_zeros(features[0].shape[0], dtype=torch.float32)
     for f, target in zip(features, targets, strict=True):
         mse = (gram(f, unit) - target.mean).pow(2).mean(dim=(1, 2))
         loss = loss + target.weight * (mse + target.spread)
