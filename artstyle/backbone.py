@@ -5,6 +5,8 @@ Callers pass RGB images in 0..1; each backbone's own input convention (Caffe: BG
 the mean pixel; torchvision: ImageNet mean/std) lives inside the module, so nothing else in the
 project needs to know which weights are in use. The network is cut after the deepest requested
 layer, frozen and kept channels_last, because on a CPU those three choices are most of the speed.
+It may run in bf16 or fp16 (`dtype`: its weights cast, the input converted after the input
+convention is applied in fp32); the Gram matrix is always summed in fp32.
 """
 
 from __future__ import annotations
@@ -162,7 +164,12 @@ class VGGFeatures(nn.Module):
     scale: torch.Tensor
     shift: torch.Tensor
 
-    def __init__(self, layers: Sequence[str], backbone: Backbone = "caffe") -> None:
+    def __init__(
+        self,
+        layers: Sequence[str],
+        backbone: Backbone = "caffe",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
         if not layers:
             raise ArtstyleError("no VGG19 layers requested")
@@ -196,12 +203,14 @@ class VGGFeatures(nn.Module):
         self.register_buffer("shift", torch.tensor(convention.shift).view(1, 3, 1, 1), False)
         self.requires_grad_(False)
         self.eval()
-        self.net.to(memory_format=torch.channels_last)
+        self.net.to(dtype).to(memory_format=torch.channels_last)
+        self.dtype = dtype
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
-        """RGB 0..1 images (B, 3, H, W) -> the requested layers' features, in request order."""
+        """RGB 0..1 images (B, 3, H, W) -> the requested layers' features, in request order
+        (in the network's `dtype`)."""
         x = torch.addcmul(self.shift, image.index_select(1, self.order), self.scale)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last).to(self.dtype)
         found: dict[int, torch.Tensor] = {}
         for i, module in enumerate(self.net):
             x = module(x)
@@ -211,7 +220,10 @@ class VGGFeatures(nn.Module):
 
 
 def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
-    """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`."""
+    """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`,
+    in fp32 whatever the features' dtype, inside autocast too (a bf16 result would keep 8 bits
+    of each sum of H W products)."""
     b, c, h, w = features.shape
-    flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view for channels_last input
-    return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)
+    flat = features.float().permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view if channels_last
+    with torch.autocast(features.device.type, enabled=False):
+        return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)

@@ -75,6 +75,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 #: image takes about 13 MB while its batch is made (256 images: 3.4 GB).
 MAX_SIZE, MAX_STEPS, MAX_STYLES, MAX_SEED = 8192, 10_000, 256, 2**32 - 1
 
+#: Number formats the networks may run in (`artstyle.precision` resolves `auto`).
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
 #: Layer presets of `artstyle.backbone.PRESETS`; `seed` is the old name of `ast-gan`.
 LayerPresetName = Literal["ast-gan", "gatys"]
 
@@ -167,6 +170,12 @@ class TransferConfig(_Config):
         0, ge=0, le=MAX_SEED, description="seed of noise init (and of a generated style batch)"
     )
     device: str = Field("auto", description="auto, cpu or cuda")
+    precision: Precision = Field(
+        "auto",
+        description="number format the VGG19 runs in while painting: auto (bf16 where the CPU "
+        "has AVX512-BF16 or AMX, or the GPU supports it; fp32 elsewhere), fp32, bf16 or fp16; "
+        "the Gram matrices, losses, optimiser and image stay fp32",
+    )
 
     @field_validator("layers", mode="before")
     @classmethod
@@ -391,6 +400,12 @@ class TrainConfig(_Config):
 
     seed: int = 0
     device: str = "auto"
+    precision: Precision = Field(
+        "auto",
+        description="number format of the forward passes (G, D, the Gram loss's VGG19): auto "
+        "(bf16 where the CPU has AVX512-BF16 or AMX, or the GPU supports it; fp32 elsewhere), "
+        "fp32, bf16 or fp16 (with loss scaling); weights, optimisers, EMA and losses stay fp32",
+    )
     sync_bn: bool = Field(
         False, description="under torchrun on CUDA: BatchNorm statistics over all GPUs' batches"
     )
@@ -453,11 +468,12 @@ def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
     runs from before `anneal` existed kept their learning rates to the end, those from before
     `gram_scale` existed matched the Gram matrices of their patches, and those from before
-    `settle_steps` existed were exported unsettled, and the whole view augmented as the patches
-    were until `whole_diffaugment` existed."""
+    `settle_steps` existed were exported unsettled, the whole view augmented as the patches
+    were until `whole_diffaugment` existed, and runs from before `precision` existed ran fp32
+    (so they resume exactly as they were)."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
-    old = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0}
+    old = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32"}
     settings = {**old, "whole_diffaugment": settings.get("diffaugment", ""), **settings}
     return TrainConfig.model_validate(settings)
 

@@ -3,18 +3,21 @@
 The reference is written here the way pytorch/examples/dcgan/main.py does it: torchvision
 `ImageFolder` + `DataLoader` decoding the JPEGs every epoch (Resize, CenterCrop, ToTensor,
 Normalize), fp32 NCHW, and its plain step (two backward passes for D, D's weights still
-collecting gradients during G's step). Both sides use the same networks, batch and threads. The
-steps alternate, one of each per round, so a change in the machine's load hits both alike.
+collecting gradients during G's step). Both sides use the same networks, batch and threads. This
+project's step is timed in each `--precision` (the recipe's settings otherwise: Gram matching
+with its VGG19, EMA). The steps alternate, one of each per round, so a change in the machine's
+load hits all alike; each figure is from the median step and, in brackets, the fastest.
 
 Sampling: 64 images from this project's sampler (inference mode, eval BatchNorm) against a plain
 forward pass under `torch.no_grad()`, also called in turn.
 
-    OMP_NUM_THREADS=1 python benchmarks/gan_speed.py --threads 1
+    OMP_NUM_THREADS=1 python benchmarks/gan_speed.py --threads 1 --batch-size 64
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -117,6 +120,11 @@ def sampling_ms(
     return 1000 * statistics.median(times[0]), 1000 * statistics.median(times[1])
 
 
+def _loads() -> str:
+    """The 1/5/15-minute load averages: the machine is shared, so the table says how busy."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
     """Shuffled index batches over `n` images, forever (the project's epochs, minus logging)."""
     while True:
@@ -131,29 +139,41 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=8, help="timed training steps per side")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--workers", type=int, default=0, help="reference DataLoader workers")
+    parser.add_argument(
+        "--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"],
+        help="precisions this project's step is timed in, in turn",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     config = TrainConfig(batch_size=args.batch_size, device="cpu")
+    load_before = _loads()
 
     start = time.perf_counter()
     data = load_paintings(args.data, config.image_size)
     decode_s = time.perf_counter() - start
+    step_s: dict[str, list[float]] = {p: [] for p in [*args.precision, "reference"]}
     with tempfile.TemporaryDirectory() as run_dir:
-        run = Run(config, data, Path(run_dir))
+        runs = {
+            p: Run(config.model_copy(update={"precision": p}), data, Path(run_dir))
+            for p in args.precision
+        }
         reference = ReferenceDCGAN(config, args.data, args.workers)
         index = batches(len(data), config.batch_size)
-        run.train_step(next(index))  # warm-up: allocator, oneDNN kernels
+        for run in runs.values():
+            run.train_step(next(index))  # warm-up: allocator, oneDNN kernels
         reference.step()
-        ours_s = ref_s = 0.0
         ref_images = 0
         for _ in range(args.iters):
-            ours_s += timed(lambda: run.train_step(next(index)))
+            for name, run in runs.items():
+                step_s[name].append(timed(lambda run=run: run.train_step(next(index))))
             start = time.perf_counter()
             ref_images += reference.step()
-            ref_s += time.perf_counter() - start
-    ours_ips = args.iters * config.batch_size / ours_s
-    ref_ips = ref_images / ref_s
+            step_s["reference"].append(time.perf_counter() - start)
+    ref_batch = ref_images / args.iters  # the example's last batch of an epoch is smaller
+    per_step = {p: config.batch_size for p in args.precision} | {"reference": ref_batch}
+    ips = {p: per_step[p] / statistics.median(t) for p, t in step_s.items()}
+    best = {p: per_step[p] / min(t) for p, t in step_s.items()}
 
     sampler = StyleGenerator(build_generator(config), config, {}, Path("untrained"))
     plain = build_generator(config)
@@ -166,18 +186,30 @@ def main() -> None:
 
     ours_ms, ref_ms = sampling_ms(lambda: sampler.sample(64, seed=0), plain_forward, repeats=10)
 
+    first = args.precision[0]
     table = Table(
         title=(
-            f"DCGAN width {config.width}, {config.image_size} px, batch {config.batch_size}, "
-            f"{args.threads} thread(s), {len(data)} paintings, {args.iters} steps each"
+            f"{config.arch} GAN width {config.width}, {config.image_size} px, batch "
+            f"{config.batch_size}, {args.threads} thread(s), {len(data)} paintings, {args.iters} "
+            f"steps each; load {load_before} -> {_loads()}"
         ),
         title_justify="left",
     )
     for column in ("measure", "this project", "pytorch/examples way", "ratio"):
         table.add_column(column, justify="left" if column == "measure" else "right")
-    table.add_row(
-        "training, images/s", f"{ours_ips:.1f}", f"{ref_ips:.1f}", f"{ours_ips / ref_ips:.2f}x"
-    )
+    for p in args.precision:
+        table.add_row(
+            f"training {p}, images/s (fastest)",
+            f"{ips[p]:.1f} ({best[p]:.1f})",
+            f"{ips['reference']:.1f} ({best['reference']:.1f})",
+            f"{ips[p] / ips['reference']:.2f}x",
+        )
+        table.add_row(
+            f"training {p}, iterations/s (fastest)",
+            f"{ips[p] / per_step[p]:.2f} ({best[p] / per_step[p]:.2f})",
+            "",
+            f"{ips[p] / ips[first]:.2f}x {first}" if p != first else "",
+        )
     table.add_row(
         "sampling 64 images, ms", f"{ours_ms:.1f}", f"{ref_ms:.1f}", f"{ref_ms / ours_ms:.2f}x"
     )

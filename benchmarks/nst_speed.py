@@ -3,21 +3,24 @@
 The reference follows the PyTorch NST tutorial: loss modules spliced into an nn.Sequential
 after the seed's layers, one Gram loss per style image per step, fp32, NCHW, the input clamped
 in the closure, and (as the tutorial does) the stack cut after its last loss module. Both sides
-use the same Caffe VGG19 weights and time one L-BFGS loss + gradient evaluation. The CPU may be
-shared with other jobs, so each figure is the fastest of several steps and the ratio column (both
-sides measured in the same run) is the figure to read, not the absolute times.
+use the same Caffe VGG19 weights and time one L-BFGS loss + gradient evaluation. This project is
+timed in each `--precision` (fp32, and bf16 where the CPU has it: `artstyle.precision`). The CPU
+may be shared with other jobs, so the sides run in turn, a few steps each, `--rounds` times
+(reference, fp32, bf16, reference, ...); each figure is the fastest step (min) and the median
+step, and the ratio columns (of the fastest steps, measured in the same run) are the figures to
+read, not the absolute times.
 
 GFLOP per evaluation is counted by `torch.utils.flop_counter` on one evaluation of this project's
-loss and gradient (convolutions forward and their input gradients, Gram matrices); both columns
-of GFLOP/s divide that same count by their time (the reference does a little more work per step:
-one Gram comparison per style image). The CPU's peak is measured in the same run as the faster
-of a large fp32 matrix product and a large 3 x 3 convolution (see `peak_gflops`), so "% of peak"
-can be checked.
+loss and gradient (convolutions forward and their input gradients, Gram matrices); each "% peak"
+column divides that same count by its fastest step. The CPU's peak is measured in the same run
+as the faster of a large fp32 matrix product and a large 3 x 3 convolution (see `peak_gflops`),
+so "% of peak" can be checked; bf16 may exceed the fp32 peak (it is measured against fp32's).
 
     .venv/bin/python benchmarks/nst_speed.py            # 256, 512, 1024 px; m = 1, 8, 64
     .venv/bin/python benchmarks/nst_speed.py --quick    # fewer repeats
     .venv/bin/python benchmarks/nst_speed.py --compile  # also artstyle with compile=True
     .venv/bin/python benchmarks/nst_speed.py --keep-freed-memory  # glibc set as the CLI sets it
+    .venv/bin/python benchmarks/nst_speed.py --precision fp32 bf16 --sizes 512 --counts 16
 
 `--keep-freed-memory` runs the whole benchmark (both sides) with glibc keeping freed buffers, as
 `artstyle transfer` does (`artstyle.device.keep_freed_memory`); it is process-wide and cannot be
@@ -29,6 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import os
+import statistics
 import time
 from collections.abc import Callable
 
@@ -78,7 +83,7 @@ class _Normalization(nn.Module):
         return x[:, [2, 1, 0]] * 255 - mean
 
 
-def reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> float:
+def reference_steps(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> list[float]:
     """The tutorial's model and closure (its trim after the last loss module kept)."""
     vgg = VGGFeatures(["relu5_4"]).net  # the whole convolutional stack, as the tutorial loads it
     vgg.to(memory_format=torch.contiguous_format)
@@ -122,30 +127,34 @@ def reference_ms(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> f
     with contextlib.suppress(StopIteration):
         while True:
             optimizer.step(closure)  # type: ignore[arg-type]
-    return _fastest_ms(stamps)
+    return _intervals(stamps)
 
 
-def _fastest_ms(stamps: list[float]) -> float:
-    """The shortest interval between consecutive step stamps (robust to a busy CPU)."""
-    return min(b - a for a, b in itertools.pairwise(stamps)) * 1000
+def _intervals(stamps: list[float]) -> list[float]:
+    """Milliseconds between consecutive step stamps."""
+    return [(b - a) * 1000 for a, b in itertools.pairwise(stamps)]
 
 
-def _project_ms(
-    content: torch.Tensor, styles: torch.Tensor, repeats: int, compile: bool = False
-) -> tuple[float, float]:
+def _project_steps(
+    content: torch.Tensor,
+    styles: torch.Tensor,
+    repeats: int,
+    compile: bool = False,
+    precision: str = "fp32",
+) -> tuple[list[float], float]:
     """This project's real loop (`StyleTransfer.run`), timed between step callbacks: one pass
     at the row's size (no base pass), so every step timed is a step at that size. Returns (ms
-    per step, seconds before the first step beyond one step's time: the compiling)."""
+    of each step, seconds before the first step beyond one step's time: the compiling)."""
     size = max(content.shape[-2:])
     painter = StyleTransfer(
         styles, style_size=None, size=size, base_size=None, device="cpu", steps=repeats + 1,
-        compile=compile,
+        compile=compile, precision=precision,
     )  # fmt: skip
     start = time.perf_counter()
     stamps: list[float] = []
     painter.run(content, lambda step, losses, image: stamps.append(time.perf_counter()))
-    ms = _fastest_ms(stamps)
-    return ms, stamps[0] - start - ms / 1000
+    steps = _intervals(stamps)
+    return steps, stamps[0] - start - min(steps) / 1000
 
 
 def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
@@ -153,7 +162,7 @@ def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     size = max(content.shape[-2:])
-    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu")
+    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu", precision="fp32")
     objective = painter._objective(painter.config, content)
     image = content.clone().requires_grad_(True)
     with FlopCounterMode(display=False) as counter:
@@ -197,6 +206,11 @@ def main() -> None:
     parser.add_argument(
         "--keep-freed-memory", action="store_true", help="glibc as the CLI sets it (both sides)"
     )
+    parser.add_argument(
+        "--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"],
+        help="precisions this project is timed in (the first is the one ratios compare with)",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=2, help="turns of each side, interleaved")
     args = parser.parse_args()
     if args.keep_freed_memory:
         keep_freed_memory()
@@ -205,33 +219,59 @@ def main() -> None:
     torch.manual_seed(0)
     matmul, convolution = peak_gflops()
     peak = max(matmul, convolution)
+    first = args.precision[0]
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, "
           f"keep freed memory: {args.keep_freed_memory}, fp32 GFLOP/s: 2048^2 matmul "
-          f"{matmul:.0f}, 3x3 conv {convolution:.0f}; peak {peak:.0f}")  # fmt: skip
-    print(f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13} {'artstyle ms':>12} "
-          f"{'ratio':>6} {'ref GFLOP/s':>12} {'ours GFLOP/s':>13} {'ours % peak':>12}"
-          + (f" {'compiled ms':>12} {'ratio':>6} {'% peak':>7} {'compile s':>10}"
-             if args.compile else ""))  # fmt: skip
+          f"{matmul:.0f}, 3x3 conv {convolution:.0f}; peak {peak:.0f}; load {_loads()}; "
+          f"ms per evaluation as min/median of {args.rounds} interleaved rounds")  # fmt: skip
+    columns = [f"{'size':>5} {'m':>3} {'GFLOP/eval':>10} {'reference ms':>13}"]
+    columns += [f"{p + ' ms':>13} {'ref/' + p:>9}" for p in args.precision]
+    columns += [f"{first + '/' + p:>10}" for p in args.precision[1:]]
+    columns += [f"{p + ' % peak':>12}" for p in args.precision]
+    if args.compile:
+        columns.append(f"{'compiled ms':>13} {'ratio':>6} {'compile s':>10}")
+    print(" ".join(columns))
     for size in args.sizes:
         for m in args.counts:
             repeats = 2 if args.quick or size >= 512 else 4
             content = torch.rand(1, 3, size, size)
             styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
             gflop = gflop_per_evaluation(content, styles)
-            ref = reference_ms(content, styles, repeats)
-            ours, _ = _project_ms(content, styles, repeats)
-            row = (
-                f"{size:>5} {m:>3} {gflop:>10.1f} {ref:>13.0f} {ours:>12.0f} {ref / ours:>5.2f}x "
-                f"{gflop / ref * 1e3:>12.0f} {gflop / ours * 1e3:>13.0f} "
-                f"{100 * gflop / ours * 1e3 / peak:>11.0f}%"
-            )
+            steps: dict[str, list[float]] = {"reference": []}
+            steps.update({p: [] for p in args.precision})
+            compiled: list[float] = []
+            compiling = 0.0
+            for _ in range(args.rounds):
+                steps["reference"] += reference_steps(content, styles, repeats)
+                for p in args.precision:
+                    steps[p] += _project_steps(content, styles, repeats, precision=p)[0]
+                if args.compile:
+                    fast, compiling = _project_steps(content, styles, repeats, compile=True)
+                    compiled += fast
+            best = {k: min(v) for k, v in steps.items()}
+            row = [f"{size:>5} {m:>3} {gflop:>10.1f} {_min_median(steps['reference']):>13}"]
+            row += [
+                f"{_min_median(steps[p]):>13} {best['reference'] / best[p]:>8.2f}x"
+                for p in args.precision
+            ]
+            row += [f"{best[first] / best[p]:>9.2f}x" for p in args.precision[1:]]
+            row += [f"{100 * gflop / best[p] * 1e3 / peak:>11.0f}%" for p in args.precision]
             if args.compile:
-                fast, compiling = _project_ms(content, styles, repeats, compile=True)
-                row += (
-                    f" {fast:>12.0f} {ref / fast:>5.2f}x {100 * gflop / fast * 1e3 / peak:>6.0f}%"
+                row.append(
+                    f"{_min_median(compiled):>13} {best['reference'] / min(compiled):>5.2f}x"
                     f" {compiling:>10.0f}"
                 )
-            print(row, flush=True)
+            print(" ".join(row), flush=True)
+    print(f"load after: {_loads()}")
+
+
+def _min_median(ms: list[float]) -> str:
+    return f"{min(ms):.0f}/{statistics.median(ms):.0f}"
+
+
+def _loads() -> str:
+    """The 1/5/15-minute load averages: the machine is shared, so each table says how busy."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

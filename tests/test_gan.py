@@ -193,12 +193,14 @@ def _same_tensors(a: Path, b: Path) -> bool:
     return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_interrupted_then_resumed_equals_uninterrupted(
-    paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    precision: str, paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = TrainConfig(
         **TINY, epochs=2, diffaugment="color,translation,cutout", ema=0.9, crop="patch", flip=True,
         arch="texture", gram_weight=1.0, gram_batch=4, whole_weight=1.0,
+        precision=precision,  # type: ignore[arg-type]
     )  # fmt: skip
     training.train(paintings, tmp_path / "full", cfg, progress=False)
 

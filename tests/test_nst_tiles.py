@@ -41,7 +41,9 @@ def test_tiling_is_chosen_by_memory_or_setting(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize("layers", ["ast-gan", "gatys"])
 def test_tiled_loss_and_gradient_equal_the_whole_images(layers: str, paintings: list[Path]) -> None:
-    st = StyleTransfer(paintings[:3], style_size=64, layers=layers, device="cpu")
+    # in fp32: the tiling is exact; in bf16 each path's gradient carries its own bf16 rounding
+    # (the losses agree to 1e-5, the gradients differ as bf16 and fp32 gradients do)
+    st = StyleTransfer(paintings[:3], style_size=64, layers=layers, device="cpu", precision="fp32")
     torch.manual_seed(0)
     photo = torch.rand(1, 3, 150, 190)
     image = (photo + 0.2 * torch.randn_like(photo)).clamp(0, 1)

@@ -164,8 +164,9 @@ def test_no_styles_is_an_error() -> None:
 
 def test_compiled_loss_equals_the_eager_one(paintings: list[Path]) -> None:
     """`compile=True` changes the speed, not the loss or its gradient; a second photo of the
-    same size reuses the compiled function."""
-    st = StyleTransfer(paintings[:2], style_size=48, device="cpu", tv_weight=0.1)
+    same size reuses the compiled function. In fp32: in bf16 the compiled graph rounds its
+    intermediates elsewhere than the eager one (losses 0.3 % apart on this test)."""
+    st = StyleTransfer(paintings[:2], style_size=48, device="cpu", tv_weight=0.1, precision="fp32")
     gen = torch.Generator().manual_seed(0)
     photo = torch.rand(2, 3, 40, 40, generator=gen)
     image = (photo + 0.1 * torch.randn(photo.shape, generator=gen)).clamp(0, 1)

@@ -81,6 +81,7 @@ def train_command(
     eval_every: int | None = typer.Option(None, help=_about("eval_every")),
     seed: int | None = typer.Option(None, help=_about("seed", "random seed")),
     device: str | None = typer.Option(None, help=_about("device", "auto, cpu or cuda")),
+    precision: str | None = typer.Option(None, help=_about("precision")),
     sync_bn: bool | None = typer.Option(None, "--sync-bn/--no-sync-bn", help=_about("sync_bn")),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out"),
     retune: bool = typer.Option(
@@ -102,7 +103,7 @@ def train_command(
         "settle_steps": settle_steps, "settle_lr": settle_lr,
         "g_threshold": g_threshold, "d_threshold": d_threshold, "sample_every": sample_every,
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
-        "device": device, "sync_bn": sync_bn,
+        "device": device, "precision": precision, "sync_bn": sync_bn,
     }  # fmt: skip
     overrides = {k: v for k, v in given.items() if v is not None}
     if lr is not None:

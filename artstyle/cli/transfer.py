@@ -227,6 +227,7 @@ def transfer_command(
     frames: bool = typer.Option(
         False, "--frames", help="PHOTO is a folder of numbered frames: paint it as one video"
     ),
+    precision: str | None = typer.Option(None, help=_about("precision")),
 ) -> None:
     given: dict[str, Any] = {
         "model": model, "num_styles": num_styles, "style_weight": style_weight,
@@ -235,7 +236,7 @@ def transfer_command(
         "tile_size": tile_size, "optimizer": optimizer, "lr": lr, "init": init,
         "pyramid": pyramid, "bounded": bounded,
         "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
-        "device": device, "style_layers": _names(style_layers),
+        "device": device, "precision": precision, "style_layers": _names(style_layers),
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
         "style_blend": _numbers(style_blend),
     }  # fmt: skip

@@ -61,7 +61,8 @@ class GramMatch:
         self.running: list[torch.Tensor] | None = None
 
     def loss(self, fake: torch.Tensor) -> tuple[torch.Tensor, float]:
-        """Loss on generated images in -1..1, and the running relative error (mean over layers).
+        """Loss on generated images in -1..1, and the running relative error (mean over layers);
+        in fp32 even where the network runs in bf16 or fp16 (under autocast).
 
         The loss's value is not the error; its gradient is that of the squared relative error
         with the running mean in place of the noisy batch mean.
@@ -72,7 +73,7 @@ class GramMatch:
         else:
             for r, g in zip(self.running, grams):
                 r.lerp_(g.detach(), 1 - self.decay)
-        loss = fake.new_zeros(())
+        loss = grams[0].new_zeros(())  # fp32, as the Gram matrices are
         errors = []
         for g, r, t in zip(grams, self.running, self.targets):
             norm2 = t.pow(2).sum()

@@ -20,6 +20,7 @@ from artstyle.config import TrainConfig
 from artstyle.device import seeded_rng
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import generate
+from artstyle.precision import autocast, grad_scaler, resolve_dtype, scaled_step
 
 #: Decay of the average of the settling weights: about the last 30 steps.
 AVERAGE_DECAY = 0.97
@@ -37,21 +38,23 @@ def settle(
     returned as the average of its weights over the steps.
 
     `on_step(step, running_error)` is told after each step; returning True stops early (the
-    average so far is returned). Reproducible from `config.seed`.
+    average so far is returned). Reproducible from `config.seed`. Runs in `config.precision`,
+    as training does.
     """
     live = copy.deepcopy(net).eval().requires_grad_(True)  # as it samples: no batch statistics
     average = copy.deepcopy(net).eval().requires_grad_(False)
     matcher = copy.copy(gram)
     matcher.running = None  # its own running mean, starting from this generator's samples
     opt = torch.optim.Adam(live.parameters(), lr=config.settle_lr, betas=(config.beta1, 0.999))
+    dtype = resolve_dtype(config.precision, device)
+    scaler = grad_scaler(device, dtype)
     latents = torch.Generator().manual_seed(config.seed)
     with seeded_rng(config.seed, device):
         for step in range(1, config.settle_steps + 1):
             z = torch.randn(config.gram_batch, config.z_dim, generator=latents).to(device)
-            loss, error = matcher.loss(generate(live, z, config.sample_size, latents))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            with autocast(device, dtype):
+                loss, error = matcher.loss(generate(live, z, config.sample_size, latents))
+            scaled_step(scaler, opt, loss)
             with torch.no_grad():
                 for p_avg, p in zip(average.parameters(), live.parameters()):
                     p_avg.lerp_(p, 1 - AVERAGE_DECAY)

@@ -10,6 +10,11 @@ The loop steps and tells its observers (`gan.observers`: log, grids, evaluation,
 progress). Under torchrun it runs on every rank (`gan.distributed`): `batch_size` is the global
 batch, each rank takes its share of every batch of one shuffle drawn in lockstep, gradients are
 averaged by DistributedDataParallel, and only rank 0 writes files.
+
+With `precision` bf16 (or fp16) the forward passes of G, the discriminators and the Gram loss's
+VGG19 run under autocast; the losses are taken on fp32 logits, the Gram matrices summed in fp32,
+and the weights, optimisers and EMA stay fp32. fp16 scales the losses (`torch.amp.GradScaler`);
+bf16 has fp32's exponent range and needs no scaling. fp32 runs no autocast at all.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import platform
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -60,6 +65,7 @@ from artstyle.gan.observers import (
 from artstyle.gan.settle import settle
 from artstyle.gan.whole_view import shrink, whole_paintings
 from artstyle.images import image_grid, signed_to_unit, write_image
+from artstyle.precision import autocast, dtype_name, grad_scaler, resolve_dtype, scaled_step
 
 #: Settings a resumed run may change: they decide how long it runs and what it records, not how
 #: it learns, so the run stays the same run (settling only changes the exported copy).
@@ -105,11 +111,12 @@ class TrainResult:
 
 
 def gradient_penalty(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random mixes of real and fake images."""
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random mixes of real and fake images (the norm in
+    fp32)."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(d(mix).sum(), mix, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    (grad,) = torch.autograd.grad(d(mix).float().sum(), mix, create_graph=True)
+    return ((grad.float().flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def real_label_at(config: TrainConfig, epoch: int) -> float:
@@ -147,6 +154,9 @@ class Run:
         self.run_dir = run_dir
         self.world = world or World()
         self.device = device or resolve_device(config.device)
+        #: the dtype the forward passes run in (`config.precision`), and fp16's loss scaling
+        self.dtype = resolve_dtype(config.precision, self.device)
+        self.scaler = grad_scaler(self.device, self.dtype)
         if config.batch_size % self.world.size:
             raise ArtstyleError(
                 f"the batch of {config.batch_size} (the global batch) does not split evenly "
@@ -250,6 +260,10 @@ class Run:
         ):
             yield
 
+    def _amp(self) -> AbstractContextManager[None]:
+        """Forward passes in the run's precision (no autocast at all in fp32)."""
+        return autocast(self.device, self.dtype)
+
     def _step(
         self,
         real: torch.Tensor,
@@ -258,7 +272,8 @@ class Run:
         wholes: torch.Tensor | None,
     ) -> dict[str, float]:
         cfg, g, d, adversarial, world = self.config, self.g, self.d, self.loss, self.world
-        fake = g(z) if noise is None else g(z, noise)
+        with self._amp():
+            fake = g(z) if noise is None else g(z, noise)
         label = real_label_at(cfg, self.epoch)
         scale = lr_scale_at(cfg, self.epoch)
         for opt, lr in ((self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)):
@@ -267,22 +282,24 @@ class Run:
 
         # (1) update D: maximise log D(x) + log(1 - D(G(z))) (or the hinge / Wasserstein form)
         d.requires_grad_(True)
-        d_real = d(diff_augment(real, cfg.diffaugment))
-        d_fake = d(diff_augment(fake.detach(), cfg.diffaugment))
+        with self._amp():  # logits back in fp32 for the losses
+            d_real = d(diff_augment(real, cfg.diffaugment)).float()
+            d_fake = d(diff_augment(fake.detach(), cfg.diffaugment)).float()
         loss_d = adversarial.d(d_real, d_fake, label)
         if adversarial.gradient_penalty:
-            loss_d = loss_d + cfg.gp_weight * gradient_penalty(d, real, fake.detach())
+            with self._amp():
+                penalty = gradient_penalty(d, real, fake.detach())
+            loss_d = loss_d + cfg.gp_weight * penalty
         # every rank takes the same decision (on the mean loss), or the gradient averaging stalls
         mean_d = world.mean(loss_d.item(), self.device)
         skip_d = cfg.d_threshold is not None and mean_d < cfg.d_threshold
         if not skip_d:  # conditional backprop: a network that is already winning sits out
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+            scaled_step(self.scaler, self.opt_d, loss_d)
 
         # (2) update G: maximise log D(G(z)); D's weights need no gradient (nor averaging) here
         self.d_net.requires_grad_(False)
-        d_gen = self.d_net(diff_augment(fake, cfg.diffaugment))
+        with self._amp():
+            d_gen = self.d_net(diff_augment(fake, cfg.diffaugment)).float()
         loss_g = adversarial.g(d_gen)
         mean_g = world.mean(loss_g.item(), self.device)
         skip_g = cfg.g_threshold is not None and mean_g < cfg.g_threshold
@@ -290,30 +307,27 @@ class Run:
         total_g, gram_error, whole_fake = loss_g, float("nan"), float("nan")
         samples = None
         if (self.gram is not None or wholes is not None) and not skip_g:
-            samples = self._gram_samples(fake)
+            with self._amp():
+                samples = self._gram_samples(fake)
         if self.gram is not None and cfg.gram_weight and samples is not None:
-            loss_gram, gram_error = self.gram.loss(samples)
+            with self._amp():  # the Gram matrices and the loss are summed in fp32
+                loss_gram, gram_error = self.gram.loss(samples)
             total_g = total_g + cfg.gram_weight * loss_gram
         # (4) optionally judge whole samples, shrunk as a viewer sees them, beside whole paintings
         if self.dw_net is not None and wholes is not None and samples is not None:
             view = shrink(samples, cfg.image_size)
             self.dw.requires_grad_(True)
-            dw_fake = self.dw(diff_augment(view.detach(), cfg.whole_diffaugment))
-            loss_dw = adversarial.d(
-                self.dw(diff_augment(wholes, cfg.whole_diffaugment)), dw_fake, label
-            )
-            self.opt_dw.zero_grad(set_to_none=True)
-            loss_dw.backward()
-            self.opt_dw.step()
+            with self._amp():
+                dw_fake = self.dw(diff_augment(view.detach(), cfg.whole_diffaugment)).float()
+                dw_real = self.dw(diff_augment(wholes, cfg.whole_diffaugment)).float()
+            scaled_step(self.scaler, self.opt_dw, adversarial.d(dw_real, dw_fake, label))
             self.dw_net.requires_grad_(False)
-            total_g = total_g + cfg.whole_weight * adversarial.g(
-                self.dw_net(diff_augment(view, cfg.whole_diffaugment))
-            )
+            with self._amp():
+                dw_gen = self.dw_net(diff_augment(view, cfg.whole_diffaugment)).float()
+            total_g = total_g + cfg.whole_weight * adversarial.g(dw_gen)
             whole_fake = adversarial.score(dw_fake)
         if not skip_g:
-            self.opt_g.zero_grad(set_to_none=True)
-            total_g.backward()
-            self.opt_g.step()
+            scaled_step(self.scaler, self.opt_g, total_g)
             self._update_ema()
 
         self.skipped_d += skip_d
@@ -397,6 +411,7 @@ class Run:
             "skipped_g": self.skipped_g,
             "images": len(self.data),
             "retunes": self.retunes,
+            "grad_scaler": self.scaler.state_dict(),  # empty unless fp16
         }
         path = self.run_dir / run_files.CHECKPOINT
         checkpoint.save(path, tensors, meta)
@@ -423,6 +438,8 @@ class Run:
         for key in ("step", "epoch", "iteration", "seconds", "skipped_d", "skipped_g"):
             setattr(self, key, meta[key])
         self.retunes = meta.get("retunes", [])
+        if meta.get("grad_scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(meta["grad_scaler"])
         if meta["images"] != len(self.data):
             raise ArtstyleError(
                 f"{path}: the run was trained on {meta['images']} images but the folder now "
@@ -661,6 +678,7 @@ def _export(
             **settled,
             "machine": f"{platform.machine()} {run.device.type}, "
             f"{torch.get_num_threads()} threads x {run.world.size} process(es)",
+            "precision": dtype_name(run.dtype),
             "skipped_d": run.skipped_d,
             "skipped_g": run.skipped_g,
             "retunes": run.retunes,

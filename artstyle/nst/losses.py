@@ -24,8 +24,9 @@ from artstyle.backbone import gram
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
-    """MSE between each output's and its photo's features, in units of the 0..1 input: (B,)."""
-    return (features - target).pow(2).flatten(1).mean(1) / unit**2
+    """MSE between each output's and its photo's features, in units of the 0..1 input: (B,);
+    summed in fp32 whatever the features' dtype."""
+    return (features.float() - target.float()).pow(2).flatten(1).mean(1) / unit**2
 
 
 def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -91,7 +92,7 @@ def style_loss(
 ) -> torch.Tensor:
     """The seed's batch style loss of each image (B,), summed over layers with their weights
     (one Gram per layer and image)."""
-    loss = features[0].new_zeros(features[0].shape[0])
+    loss = features[0].new_zeros(features[0].shape[0], dtype=torch.float32)
     for f, target in zip(features, targets, strict=True):
         mse = (gram(f, unit) - target.mean).pow(2).mean(dim=(1, 2))
         loss = loss + target.weight * (mse + target.spread)
@@ -111,11 +112,11 @@ def region_style_loss(
     image (B,), each region's loss weighted by its share of the positions and its weight, and the
     unweighted loss of each region against its own targets (B, K) (0 for a region without)."""
     batch = features[0].shape[0]
-    total = features[0].new_zeros(batch)
-    each = [features[0].new_zeros(batch) for _ in styles]
+    total = features[0].new_zeros(batch, dtype=torch.float32)
+    each = [features[0].new_zeros(batch, dtype=torch.float32) for _ in styles]
     for layer, (f, m) in enumerate(zip(features, masks, strict=True)):
         b, c, h, w = f.shape
-        flat = f.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        flat = f.float().permute(0, 2, 3, 1).reshape(b, h * w, c)  # Gram sums in fp32
         weights = m.flatten(2)  # (1 or B, K, h*w)
         mass = weights.sum(-1)  # (1 or B, K)
         for k, (targets, region_weight) in enumerate(styles):

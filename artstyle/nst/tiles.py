@@ -209,7 +209,7 @@ class TiledObjective:
         features = self._inner_features(crop, index)
         grams, masses, counts = [], [], []
         for layer, f in enumerate(features[: self.split]):
-            flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
+            flat = f.float().permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # sums in fp32
             weights = self._region_weights(index, layer, f)
             layer_grams = []
             for k, (targets, _) in enumerate(self.styles):

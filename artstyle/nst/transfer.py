@@ -45,6 +45,7 @@ from artstyle.nst.losses import (
     tv_loss,
 )
 from artstyle.nst.optimize import BatchCallback, Callback, LossFn, optimize
+from artstyle.precision import resolve_dtype
 
 StyleSource = Sequence[ImageSource] | torch.Tensor
 
@@ -88,7 +89,9 @@ class StyleTransfer:
     """Gatys style transfer towards the batch-mean Gram of a set of style images.
 
     The targets depend only on the styles and the settings, so they are computed here, once;
-    calling the object on a photo runs only the per-photo optimisation.
+    calling the object on a photo runs only the per-photo optimisation. The targets and `score`
+    use the VGG19 in fp32; the optimisation runs it in `precision` (`paint_net`), with the Gram
+    matrices, losses, optimiser and image in fp32.
     """
 
     def __init__(
@@ -123,7 +126,14 @@ class StyleTransfer:
             raise ArtstyleError(
                 f"{len(layer_weights)} layer weights given for {len(style_layers)} style layers"
             )
-        self.net = VGGFeatures(style_layers + content_layers, cfg.backbone).to(self.device)
+        layers = style_layers + content_layers
+        self.net = VGGFeatures(layers, cfg.backbone).to(self.device)
+        dtype = resolve_dtype(cfg.precision, self.device)
+        self.paint_net = (
+            self.net
+            if dtype == torch.float32
+            else VGGFeatures(layers, cfg.backbone, dtype).to(self.device)
+        )
         self._num_style_layers = len(style_layers)
         self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
         self.regions: guided.Regions | None = None
@@ -190,7 +200,7 @@ class StyleTransfer:
 
     @staticmethod
     def _target_settings(cfg: TransferConfig) -> dict[str, Any]:
-        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed"}
+        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed", "precision"}
         return cfg.model_dump(mode="json", include=fields)
 
     def _style_batches(
@@ -412,14 +422,18 @@ class StyleTransfer:
         return self.regions.painted(self.regions.at(height, width, self.device))
 
     def _guided_objective(
-        self, cfg: TransferConfig, content: torch.Tensor, side: int | None
+        self,
+        cfg: TransferConfig,
+        content: torch.Tensor,
+        side: int | None,
+        net: VGGFeatures | None = None,
     ) -> LossFn:
         """The loss of each image as a painting of `content`, whole or in tiles of `side`; with
         regions, on the picture blended with the photo where a region keeps it."""
         height, width = content.shape[-2:]
         masks = self._layer_masks(height, width)
         objective = (
-            self._objective(cfg, content, masks)
+            self._objective(cfg, content, masks, net)
             if side is None
             else self._tiled_objective(cfg, content, side, masks)
         )
@@ -445,20 +459,27 @@ class StyleTransfer:
         weights = (cfg.content_weight, cfg.style_weight)
         styles = [(self.targets, 1.0)] if masks is None else self._region_styles()
         return tiles.TiledObjective(
-            self.net, self._num_style_layers, styles, content, side, weights, masks
+            self.paint_net, self._num_style_layers, styles, content, side, weights, masks
         )
 
     def _objective(
-        self, cfg: TransferConfig, content: torch.Tensor, masks: list[torch.Tensor] | None = None
+        self,
+        cfg: TransferConfig,
+        content: torch.Tensor,
+        masks: list[torch.Tensor] | None = None,
+        net: VGGFeatures | None = None,
     ) -> LossFn:
         """The loss terms of each image as a painting of its photo in `content` (photos at the
         pass's size), one value per image, with the regions' style loss given their `masks` at
-        each style layer; compiled with `cfg.compile`."""
+        each style layer, seen through `net` (by default the one that paints, which also
+        computes the content targets, so the photo itself has no content loss); compiled with
+        `cfg.compile`."""
+        net = net or self.paint_net
         with torch.no_grad():
-            content_targets = self.net(content)[self._num_style_layers :]
+            content_targets = net(content)[self._num_style_layers :]
         weights = (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
         terms = self._compiled_terms() if cfg.compile else self._terms
-        return lambda image: terms(image, content_targets, weights, masks)
+        return lambda image: terms(net, image, content_targets, weights, masks)
 
     def _compiled_terms(self) -> Callable[..., dict[str, torch.Tensor]]:
         """`_terms` compiled, once per object: torch keeps a graph per image size (and weights),
@@ -469,14 +490,15 @@ class StyleTransfer:
 
     def _terms(
         self,
+        net: VGGFeatures,
         image: torch.Tensor,
         content_targets: list[torch.Tensor],
         weights: tuple[float, float, float | None],
         masks: list[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         content_weight, style_weight, tv_weight = weights
-        unit, split = self.net.unit, self._num_style_layers
-        features = self.net(image)
+        unit, split = net.unit, self._num_style_layers
+        features = net(image)
         c = sum(
             (content_loss(f, t, unit) for f, t in zip(features[split:], content_targets)),
             start=image.new_zeros(image.shape[0]),
@@ -495,7 +517,8 @@ class StyleTransfer:
     def score(self, photo: ImageSource, painting: ImageSource | torch.Tensor) -> dict[str, float]:
         """The loss terms of `painting` as a painting of `photo`, both resized to `size`.
 
-        Puts results made with other settings (sizes, passes, steps) on this one objective.
+        Puts results made with other settings (sizes, passes, steps, precisions) on this one
+        objective, evaluated in fp32.
         """
         size = self.config.size
         original = self._at_size(load_image(photo), size)
@@ -506,7 +529,9 @@ class StyleTransfer:
         image = resample(image, *original.shape[-2:])
         content = self._content(original)
         with torch.no_grad():
-            terms = self._guided_objective(self.config, content, None)(self._content(image))
+            terms = self._guided_objective(self.config, content, None, self.net)(
+                self._content(image)
+            )
         return {k: float(v.sum()) for k, v in terms.items()}
 
     def region_losses(self, painting: ImageSource | torch.Tensor) -> dict[str, float]:
