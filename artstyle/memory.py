@@ -32,6 +32,12 @@ def available_memory(device: torch.device, root: Path = Path("/")) -> int:
     return host if group is None else min(host, group)
 
 
+def cgroup_limited(root: Path = Path("/")) -> bool:
+    """Whether a memory cgroup leaves this process less than the host has available."""
+    group = cgroup_available(root)
+    return group is not None and group < host_available(root)
+
+
 def host_available(root: Path = Path("/")) -> int:
     """The host's `MemAvailable` (half the physical memory where /proc/meminfo cannot tell)."""
     try:

@@ -33,7 +33,7 @@ def test_no_cgroup_limit_leaves_memavailable(tmp_path: Path) -> None:
     host(tmp_path, 20 * GiB, "0::/user.slice/job\n")
     write(tmp_path, {"sys/fs/cgroup/user.slice/job/memory.max": "max\n",
                      "sys/fs/cgroup/user.slice/job/memory.current": str(GiB)})  # fmt: skip
-    assert memory.cgroup_available(tmp_path) is None
+    assert memory.cgroup_available(tmp_path) is None and not memory.cgroup_limited(tmp_path)
     assert memory.available_memory(CPU, tmp_path) == 20 * GiB
 
 
@@ -45,6 +45,7 @@ def test_cgroup_v2_limit_below_the_host_wins_and_counts_page_cache_free(tmp_path
         f"{job}/memory.stat": f"anon {2 * GiB}\ninactive_file {GiB}\nactive_file 0\n",
     })  # fmt: skip
     assert memory.available_memory(CPU, tmp_path) == 6 * GiB  # 8 - (3 - 1 of droppable cache)
+    assert memory.cgroup_limited(tmp_path)
 
 
 def test_a_parent_groups_limit_holds_too(tmp_path: Path) -> None:
