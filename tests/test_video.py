@@ -59,15 +59,20 @@ def write_clip(path: Path) -> Path:
 
 
 def describe(path: Path) -> dict[str, object]:
+    """What a video file holds (read while it is open: PyAV's streams die with it)."""
     with av.open(str(path)) as clip:
         video = clip.streams.video[0]
-        audio = [(s.codec.name, s.sample_rate) for s in clip.streams.audio]
-        packets = [(p.pts, bytes(p)) for p in clip.demux(audio=0) if p.dts is not None and p.size]
+        found: dict[str, object] = {
+            "fps": video.guessed_rate,
+            "size": (video.width, video.height),
+            "audio": [(s.codec.name, s.sample_rate) for s in clip.streams.audio],
+            "audio_packets": [
+                (p.pts, bytes(p)) for p in clip.demux(audio=0) if p.dts is not None and p.size
+            ],
+        }
     with av.open(str(path)) as clip:
-        frames = sum(1 for _ in clip.decode(video=0))
-    size = (video.width, video.height)
-    return {"frames": frames, "fps": video.average_rate, "size": size, "audio": audio,
-            "audio_packets": packets}  # fmt: skip
+        times = [frame.time for frame in clip.decode(video=0)]
+    return {**found, "frames": len(times), "times": times}
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +100,7 @@ def test_frames_rate_size_and_audio_survive(
     source, painted = describe(clip), describe(out)
     assert painted["frames"] == COUNT
     assert painted["fps"] == Fraction(FPS)
+    assert painted["times"] == pytest.approx([t / FPS for t in range(COUNT)])
     assert painted["size"] == (SIZE, SIZE)
     assert painted["audio"] == [("aac", 8000)]
     assert painted["audio_packets"] == source["audio_packets"]  # copied, not re-encoded
