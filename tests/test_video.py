@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from synthetic import synthetic_paintings
 from typer.testing import CliRunner
 
@@ -155,8 +156,6 @@ def _warping_error(frames: list[np.ndarray]) -> float:
 def test_the_temporal_term_steadies_the_frames(
     clip: Path, painter: StyleTransfer, tmp_path: Path
 ) -> None:
-    from PIL import Image
-
     frames = [np.asarray(Image.fromarray(_frame(t))) for t in range(COUNT)]
     independent = [np.asarray(painter.run(Image.fromarray(f)).image) for f in frames]
     result = paint_video(painter, clip, tmp_path / "painted.mp4")
@@ -193,8 +192,6 @@ def test_without_the_extra_the_install_is_named(
 def test_a_folder_of_frames_gives_a_folder_of_painted_frames(
     painter: StyleTransfer, tmp_path: Path
 ) -> None:
-    from PIL import Image
-
     source = tmp_path / "frames"
     source.mkdir()
     for t, number in enumerate((1, 2, 10)):  # numbered without padding: frame_10 comes last
@@ -202,3 +199,25 @@ def test_a_folder_of_frames_gives_a_folder_of_painted_frames(
     result = paint_video(painter, source, tmp_path / "painted", frame_steps=2)
     assert [o.path.name for o in result.painted] == ["frame_1.png", "frame_2.png", "frame_10.png"]
     assert [o.steps for o in result.painted] == [STEPS, 2, 2]
+
+
+def test_the_command_paints_a_clip_and_a_folder_of_frames(
+    clip: Path, paintings: list[Path], tmp_path: Path
+) -> None:
+    fast = ["--styles", str(paintings[0]), "--size", "64", "--style-size", "64", "--steps", "3"]
+    fast += ["--frame-steps", "2", "--device", "cpu"]
+    result = CliRunner().invoke(app, ["transfer", str(clip), "-o", str(tmp_path), *fast])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "clip_stylized.mp4"
+    assert result.stdout.split() == [str(out)]
+    assert describe(out)["frames"] == COUNT
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for t in range(2):
+        Image.fromarray(_frame(t)).save(frames / f"{t:03d}.png")
+    painted = tmp_path / "painted"
+    result = CliRunner().invoke(
+        app, ["transfer", str(frames), "--frames", "-o", str(painted), *fast]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in painted.glob("*.png")) == ["000.png", "001.png"]
