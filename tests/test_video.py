@@ -221,3 +221,18 @@ def test_the_command_paints_a_clip_and_a_folder_of_frames(
     )
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in painted.glob("*.png")) == ["000.png", "001.png"]
+
+
+def test_flow_warps_a_shifted_frame_back_and_masks_what_came_into_view() -> None:
+    from artstyle.video import flow
+
+    texture = np.random.default_rng(1).random((12, 16)).repeat(6, 0).repeat(6, 1)
+    before, now = texture[:, 6:86], texture[:, 3:83]  # the camera moved 3 px left
+    a, b = (flow.gray(np.repeat(x[..., None], 3, -1)) for x in (before, now))
+    backward = flow.flow(b, a)
+    mask = flow.reliable(backward, flow.flow(a, b))
+    assert mask[:, :3].max() == 0  # the strip that came into view has no past
+    inside = mask[6:-6, 8:-6] > 0
+    assert inside.mean() > 0.9
+    warped = flow.warp(before.astype(np.float32), backward)
+    assert np.abs(warped - now)[6:-6, 8:-6][inside].mean() < 0.02
