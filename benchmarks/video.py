@@ -47,9 +47,9 @@ import cv2
 import numpy as np
 from PIL import Image
 from rich.console import Console
-from rich.table import Table
 
 from artstyle import StylePipeline, VideoConfig
+from artstyle.images import image_grid
 from artstyle.nst.transfer import StyleTransfer
 from artstyle.video import paint_video
 
@@ -228,32 +228,34 @@ def style_loss(painter: StyleTransfer, scene: Scene, painted: Painted) -> float:
     return float(np.mean(scores))
 
 
-def scenes(width: int, height: int, count: int) -> list[Scene]:
+def scenes(width: int, height: int, count: int, names: list[str]) -> list[Scene]:
+    """The clips named (pan, zoom, occlusion): a pan moves 1.5 px a frame at 256 px."""
     speed = 1.5 * width / 256
-    return [
-        pan(width, height, count, speed),
-        zoom(width, height, count, 0.985),
-        occlusion(width, height, count, speed),
-    ]
+    makers = {
+        "pan": lambda: pan(width, height, count, speed),
+        "zoom": lambda: zoom(width, height, count, 0.985),
+        "occlusion": lambda: occlusion(width, height, count, speed),
+    }
+    return [makers[name]() for name in names]
 
 
 def table(args: argparse.Namespace) -> None:
     width, height = args.size, 2 * round(args.size / 3)
     painter = StylePipeline.from_pretrained(size=args.size).transfer
     weights = [float(w) for w in args.weights.split(",")]
-    report = Table(
-        title=f"video: {args.frames} frames of {width}x{height}, steps {painter.config.steps}, "
-        f"frame_steps {args.frame_steps}, {os.environ.get('OMP_NUM_THREADS', 'all')} thread(s)",
-        title_justify="left",
+    print(
+        f"video: {args.frames} frames of {width}x{height}, steps {painter.config.steps}, "
+        f"frame_steps {args.frame_steps}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}\n"
     )
-    for column in (
-        "clip", "method", "warping error", "vs independent", "style loss", "vs independent",
-        "s/frame", "s/frame after 1st", "evals/frame after 1st",
-    ):  # fmt: skip
-        report.add_column(column)
-    for scene in scenes(width, height, args.frames):
+    columns = (
+        "clip", "method", "warping error", "x independent", "style loss", "vs independent",
+        "s/frame", "s/frame after 1st", "x independent", "evals/frame after 1st",
+    )  # fmt: skip
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for scene in scenes(width, height, args.frames, args.clips.split(",")):
         floor = warping_error(scene.frames, scene)
-        report.add_row(scene.name, "input", f"{floor:.5f}", "", "", "", "", "", "")
+        print(f"| {scene.name} | input | {floor:.6f} |" + " |" * (len(columns) - 3))
         runs: list[tuple[str, Callable[[], Painted]]] = [
             ("independent", lambda s=scene: independent(painter, s))
         ]
@@ -261,19 +263,37 @@ def table(args: argparse.Namespace) -> None:
             (f"temporal w={w:g}", lambda s=scene, w=w: temporal(painter, s, w, args.frame_steps))
             for w in weights
         ]
-        base: tuple[float, float] | None = None
+        base: tuple[float, float, float] | None = None
+        rows: list[tuple[str, Painted]] = []
         for method, run in runs:
             painted = run()
+            rows.append((method, painted))
             error = warping_error(painted.frames, scene)
             style = style_loss(painter, scene, painted)
-            base = base or (error, style)
-            report.add_row(
-                scene.name, method, f"{error:.5f}", f"{error / base[0]:.2f}x", f"{style:.4g}",
+            later = float(np.mean(painted.seconds[1:]))
+            base = base or (error, style, float(np.mean(painted.seconds)))
+            cells = (
+                scene.name, method, f"{error:.6f}", f"{error / base[0]:.2f}", f"{style:.5g}",
                 f"{style / base[1] - 1:+.1%}", f"{np.mean(painted.seconds):.2f}",
-                f"{np.mean(painted.seconds[1:]):.2f}", f"{np.mean(painted.steps[1:]):.1f}",
+                f"{later:.2f}", f"{later / base[2]:.2f}", f"{np.mean(painted.steps[1:]):.1f}",
             )  # fmt: skip
-            console.print(f"{scene.name} {method}: done", style="dim")
-    Console().print(report)
+            print("| " + " | ".join(cells) + " |", flush=True)
+        if args.strip:
+            _strip(scene, rows, args.strip)
+
+
+def _strip(scene: Scene, rows: list[tuple[str, Painted]], folder: Path) -> None:
+    """Every other frame of the clip, painted by each method: one row each (a PNG)."""
+    shown = range(0, len(scene.frames), 2)
+    tiles = [Image.fromarray(scene.frames[t]) for t in shown]
+    labels = [f"frame {t}" for t in shown]
+    for method, painted in rows:
+        tiles += [Image.fromarray(painted.frames[t]) for t in shown]
+        labels += [method if t == 0 else "" for t in shown]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"video_{scene.name.replace('+', '_')}.png"
+    image_grid(tiles, len(shown), labels=labels).save(path)
+    console.print(f"strip: {path}")
 
 
 def write_clip(path: Path, scene: Scene, fps: int) -> None:
@@ -348,6 +368,8 @@ def main() -> None:
     parser.add_argument("--frame-steps", type=int, default=defaults.frame_steps)
     parser.add_argument("--kill-after", type=int, default=20, help="long: frames before kill")
     parser.add_argument("--workdir", default="/tmp/artstyle-video-long", help="long: files")
+    parser.add_argument("--clips", default="pan,zoom,occlusion", help="which clips to paint")
+    parser.add_argument("--strip", type=Path, help="write a strip of frames per clip here")
     parser.add_argument("--photos", type=Path, default=PHOTOS, help="the Kodak photos")
     args = parser.parse_args()
     PHOTOS = args.photos

@@ -270,8 +270,11 @@ def transfer_command(
         clip_settings = VideoConfig.model_validate(
             {k: v for k, v in video.items() if v is not None}
         )
-        if shard is not None:
-            raise ArtstyleError("--shard splits a folder of photos, not a video")
+        if shard is not None or overwrite:
+            raise ArtstyleError(
+                "--shard and --overwrite are for folders of photos; a video resumes from its "
+                "work folder (OUT.frames/): remove it to paint the clip again"
+            )
         if mask or spec:
             raise ArtstyleError("--mask and --regions paint photos; a video is painted whole")
         paint_clip(

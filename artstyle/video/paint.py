@@ -161,7 +161,7 @@ def _paint_frame(
 
 def _tensor(picture: np.ndarray) -> torch.Tensor:
     """(H, W, C) float 0..1 -> (1, C, H, W)."""
-    return torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1).unsqueeze(0)
+    return torch.from_numpy(np.ascontiguousarray(picture, np.float32)).permute(2, 0, 1).unsqueeze(0)
 
 
 def _claim(folder: Path, painter: StyleTransfer, cfg: VideoConfig) -> None:
