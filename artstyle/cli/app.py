@@ -9,6 +9,14 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from typer.core import TyperGroup
 
 from artstyle.config import settings_error
@@ -70,3 +78,18 @@ def main() -> None:
     """Console-script entry point."""
     keep_freed_memory()
     app()
+
+
+def task_progress(field: str) -> Progress:
+    """A bar over photos or frames with the task's `field` as free text and the time left; it
+    leaves stdout alone, which carries only the output paths."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"{{task.fields[{field}]}}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        redirect_stdout=False,
+    )

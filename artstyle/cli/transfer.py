@@ -10,18 +10,13 @@ import torch
 import typer
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from typer.core import TyperCommand
 
-from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help
+from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help, task_progress
 from artstyle.cli.video import is_clip, paint_clip
 from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, read_toml
 from artstyle.errors import ArtstyleError
@@ -323,7 +318,7 @@ def transfer_command(
 
     outcomes = list(work.failed)
     try:
-        with _progress() as progress:
+        with task_progress("losses") as progress:
             overall = progress.add_task("photos", total=len(work.pending), losses="")
             total = sum(steps for _, steps in painter.config.passes())
             for group in batches(painter, work.pending):
@@ -408,19 +403,6 @@ def _painter(
         else:
             pipe = StylePipeline.from_pretrained(settings.model, settings)
         return pipe.transfer, pipe.styles, pipe
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[losses]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        redirect_stdout=False,  # stdout carries only the output paths
-    )
 
 
 def _summary(outcomes: list[PhotoOutcome], skipped: int) -> None:

@@ -9,15 +9,10 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
-from artstyle.cli.app import console
+from artstyle.cli.app import console, task_progress
 from artstyle.config import VideoConfig
 from artstyle.errors import ArtstyleError
 from artstyle.images import refuse_overwrite
@@ -60,7 +55,7 @@ def paint_clip(
     refuse_overwrite(target, [source, *protect])
     open_clip(source)
     painter = make_painter()
-    progress = _progress()  # started by the first frame: a bad input stays one line
+    progress = task_progress("info")  # started by the first frame: a bad input stays one line
     task = progress.add_task(escape(source.name), total=None, info="")
 
     def advance(done: int, total: int | None, outcome: FrameOutcome | None) -> None:
@@ -92,16 +87,3 @@ def paint_clip(
 def _stop(progress: Progress) -> None:
     if progress.live.is_started:
         progress.stop()
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        redirect_stdout=False,
-    )
