@@ -21,10 +21,9 @@ from artstyle.config import (
 )
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
-from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.train import TrainResult, train
+from artstyle.gan import StyleGenerator, TrainResult, train
 from artstyle.images import read_image, write_image
-from artstyle.nst.transfer import StyleTransfer, TransferResult
+from artstyle.nst import StyleTransfer, TransferResult
 from artstyle.pipeline import (
     PipelineResult,
     StylePipeline,

@@ -14,10 +14,16 @@ from typing import Any
 
 from artstyle.config import PipelineConfig
 from artstyle.errors import ArtstyleError
-from artstyle.gan import inception
-from artstyle.gan.data import PaintingSet
-from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.metrics import Evaluation, Reference, evaluate
+from artstyle.gan import (
+    INCEPTION_KID_SIZE,
+    GeneratorScore,
+    PaintingSet,
+    Reference,
+    StyleGenerator,
+    evaluate,
+    inception_features,
+    inception_kid,
+)
 from artstyle.style_gap import StyleGap, style_gaps
 
 #: The layer presets every style gap is measured on: the style stage's default (the seed's
@@ -94,7 +100,7 @@ class Measures:
     seeds: tuple[int, ...]
     n: int
     gaps: dict[str, PresetGap]
-    vgg: tuple[Evaluation, ...]
+    vgg: tuple[GeneratorScore, ...]
     inception_kid: Spread | None
 
     @property
@@ -113,7 +119,7 @@ class Measures:
         if self.inception_kid is not None:
             fields["inception_kid_x1000"] = round(self.inception_kid.mean, 1)
             fields["inception_kid_x1000_seeds"] = [round(v, 1) for v in self.inception_kid.values]
-            fields["inception_kid_size"] = inception.KID_SIZE
+            fields["inception_kid_size"] = INCEPTION_KID_SIZE
         fields["vgg_kid"] = round(self.vgg_kid.mean, 4)
         fields["memorisation_ratio"] = round(self.memorisation.mean, 3)
         fields["memorisation_ratio_seeds"] = [round(v, 3) for v in self.memorisation.values]
@@ -133,7 +139,7 @@ class Evaluator:
     def inception_reference(self) -> Any:
         if self._inception is None:
             try:
-                self._inception = inception.inception_features(self.paintings.images, self.device)
+                self._inception = inception_features(self.paintings.images, self.device)
             except ArtstyleError as exc:
                 self._inception = exc
         return self._inception
@@ -159,8 +165,8 @@ class Evaluator:
         if not isinstance(reference, ArtstyleError):
             kid = Spread(
                 tuple(
-                    inception.inception_kid(
-                        inception.inception_features(generator.sample(n, s), self.device),
+                    inception_kid(
+                        inception_features(generator.sample(n, s), self.device),
                         reference,
                         s,
                     )[0]

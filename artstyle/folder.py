@@ -33,7 +33,7 @@ from artstyle.images import (
     upright_size,
     write_image,
 )
-from artstyle.nst.transfer import StyleTransfer, TransferResult
+from artstyle.nst import StyleTransfer, TransferResult
 
 #: Added to the photo's name so that an output never has an input's name.
 OUTPUT_TAG = "_stylized"

@@ -20,13 +20,29 @@ from PIL import Image
 
 from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, with_overrides
 from artstyle.errors import ArtstyleError
-from artstyle.gan import run_files
-from artstyle.gan.generator import StyleGenerator, resolve_model
-from artstyle.gan.steering import StyleBatch, load_style, save_style
+from artstyle.gan import (
+    CHECKPOINT,
+    GENERATOR,
+    StyleBatch,
+    StyleGenerator,
+    load_style,
+    resolve_model,
+    save_style,
+)
 from artstyle.images import IMAGE_SUFFIXES, ImageSource, find_images, image_grid
-from artstyle.nst import regions
-from artstyle.nst.optimize import Callback
-from artstyle.nst.transfer import StyleSource, StyleTransfer, TransferResult
+from artstyle.nst import (
+    KEEP,
+    Callback,
+    Regions,
+    StyleSource,
+    StyleTransfer,
+    TransferResult,
+    from_mask,
+    parse_colour,
+    read_colour_map,
+    read_mask,
+    region_styles,
+)
 from artstyle.video.paint import FrameCallback, VideoResult, paint_video
 
 __all__ = [
@@ -210,7 +226,7 @@ def style_transfer_for(
     path = Path(source)
     if path.suffix.lower() == ".json":
         return StylePipeline.from_style_file(path, config, **overrides).transfer
-    is_run = any((path / name).exists() for name in (run_files.GENERATOR, run_files.CHECKPOINT))
+    is_run = any((path / name).exists() for name in (GENERATOR, CHECKPOINT))
     if (path.is_dir() and not is_run) or path.suffix.lower() in IMAGE_SUFFIXES:
         files = find_images([path])
         if not files:
@@ -225,23 +241,23 @@ def regional_transfer(
     """A style transfer that paints each colour of `spec`'s map with that colour's style
     (`nst.regions`); a style named by several colours is computed once. The map is read first,
     so a bad one is one error before any style is computed."""
-    masks = regions.read_colour_map(spec.map, [regions.parse_colour(c) for c in spec.styles])
+    masks = read_colour_map(spec.map, [parse_colour(c) for c in spec.styles])
     transfers: dict[str, StyleTransfer] = {}
     for region in spec.styles.values():
-        if region.style != regions.KEEP and region.style not in transfers:
+        if region.style != KEEP and region.style not in transfers:
             transfers[region.style] = style_transfer_for(region.style, config, **overrides)
     if not transfers:
         raise ArtstyleError(f"{spec.map}: every region keeps the photo; give one a style")
     styles = {
-        colour: (None if r.style == regions.KEEP else transfers[r.style].targets, r.weight)
+        colour: (None if r.style == KEEP else transfers[r.style].targets, r.weight)
         for colour, r in spec.styles.items()
     }
     painter = next(iter(transfers.values()))
-    return painter.with_regions(regions.Regions(masks, regions.region_styles(styles)))
+    return painter.with_regions(Regions(masks, region_styles(styles)))
 
 
 def masked_transfer(painter: StyleTransfer, mask: str | Path | torch.Tensor) -> StyleTransfer:
     """`painter` painting only where the greyscale `mask` (a file, or (H, W) in 0..1) is white:
     black keeps the photo exactly, grey blends. A mask of another size than a photo is resized."""
-    values = mask if isinstance(mask, torch.Tensor) else regions.read_mask(mask)
-    return painter.with_regions(regions.from_mask(values, painter.targets))
+    values = mask if isinstance(mask, torch.Tensor) else read_mask(mask)
+    return painter.with_regions(from_mask(values, painter.targets))

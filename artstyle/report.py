@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from artstyle import atomic, explore
+from artstyle import atomic, explore, tensorfile
 from artstyle.errors import ArtstyleError
-from artstyle.gan import checkpoint, run_files
-from artstyle.gan.curves import plot_runs
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan import CHECKPOINT, REPORT, StyleGenerator, plot_runs
 
 #: Sample indices the report's interpolation and arithmetic use (pick others with the CLI).
 WALK = (0, 1, 2, 3, 4, 5)
@@ -78,8 +76,8 @@ def _facts(run_dir: Path, gen: StyleGenerator) -> dict[str, Any]:
     """The model card, or the checkpoint's progress facts for a run that is still training."""
     if gen.card:
         return {k: v for k, v in gen.card.items() if k not in ("hyperparameters", "description")}
-    ckpt = run_dir / run_files.CHECKPOINT
-    meta = checkpoint.load(ckpt)[1] if ckpt.exists() else {}
+    ckpt = run_dir / CHECKPOINT
+    meta = tensorfile.load(ckpt)[1] if ckpt.exists() else {}
     return {"weights": gen.source.name, **{k: v for k, v in meta.items() if k != "config"}}
 
 
@@ -144,6 +142,6 @@ def write_report(
     run_dir: str | Path, out: str | Path | None = None, *, count: int = 64, seed: int = 0
 ) -> Path:
     """Write the report atomically (default `RUN_DIR/report.html`) and return its path."""
-    path = Path(out) if out is not None else Path(run_dir) / run_files.REPORT
+    path = Path(out) if out is not None else Path(run_dir) / REPORT
     atomic.write_text(path, build_report(run_dir, count=count, seed=seed))
     return path

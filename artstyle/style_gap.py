@@ -21,8 +21,8 @@ import torch
 
 from artstyle.config import PipelineConfig
 from artstyle.errors import ArtstyleError
-from artstyle.gan.generator import StyleGenerator
-from artstyle.nst.transfer import StyleTransfer
+from artstyle.gan import StyleGenerator
+from artstyle.nst import StyleTransfer
 from artstyle.pipeline import StylePipeline
 
 

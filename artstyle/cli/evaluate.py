@@ -13,13 +13,18 @@ from rich.table import Table
 from artstyle.cli.app import app, console
 from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.evaluation import DEFAULT_SEEDS, Evaluator, Measures
-from artstyle.gan import inception
-from artstyle.gan.data import load_paintings
-from artstyle.gan.export import card_path, data_description, read_card, write_card
-from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.metrics import SUBSETS
-from artstyle.gan.run_files import CHECKPOINT
-from artstyle.gan.train import RESUMABLE
+from artstyle.gan import (
+    CHECKPOINT,
+    INCEPTION_KID_SIZE,
+    RESUMABLE,
+    SUBSETS,
+    StyleGenerator,
+    card_path,
+    data_description,
+    load_paintings,
+    read_card,
+    write_card,
+)
 
 
 @app.command("evaluate")
@@ -111,7 +116,7 @@ def evaluate_command(
     table.add_row(
         "Inception KID x1000",
         *(r.inception_kid.text(1) if r.inception_kid else "-" for r in results),
-        f"FID Inception-v3 at {inception.KID_SIZE} px; lower is better",
+        f"FID Inception-v3 at {INCEPTION_KID_SIZE} px; lower is better",
     )
     table.add_row(
         "VGG-KID",

@@ -11,7 +11,7 @@ from artstyle import explore
 from artstyle.cli.app import app
 from artstyle.errors import ArtstyleError
 from artstyle.folder import losses_path
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan import StyleGenerator
 from artstyle.images import ImageSource
 from artstyle.report import write_report
 

@@ -13,10 +13,15 @@ from rich.table import Table
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
 from artstyle.config import RECIPES, CropMode, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
-from artstyle.gan.distributed import world_from_env
-from artstyle.gan.export import read_card
-from artstyle.gan.generator import StyleGenerator, shipped_models, weights_dir
-from artstyle.gan.train import TrainingInterrupted, train
+from artstyle.gan import (
+    StyleGenerator,
+    TrainingInterrupted,
+    read_card,
+    shipped_models,
+    train,
+    weights_dir,
+    world_from_env,
+)
 from artstyle.images import image_grid, write_image
 
 _TRAIN_HELP = """Train a GAN on a folder of paintings (searched recursively).

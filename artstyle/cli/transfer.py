@@ -30,8 +30,7 @@ from artstyle.folder import (
     prepare,
 )
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
-from artstyle.nst.regions import read_mask
-from artstyle.nst.transfer import StyleTransfer
+from artstyle.nst import StyleTransfer, read_mask
 from artstyle.pipeline import StylePipeline, example_photo, masked_transfer, regional_transfer
 
 _DEFAULTS = PipelineConfig()

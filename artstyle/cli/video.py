@@ -16,7 +16,7 @@ from artstyle.cli.app import console, task_progress
 from artstyle.config import VideoConfig
 from artstyle.errors import ArtstyleError
 from artstyle.images import refuse_overwrite
-from artstyle.nst.transfer import StyleTransfer
+from artstyle.nst import StyleTransfer
 from artstyle.video import FrameOutcome, is_video, paint_video
 from artstyle.video.clip import open_clip
 from artstyle.video.paint import frames_dir_of

@@ -26,7 +26,7 @@ from artstyle.explore.latents import (
 )
 from artstyle.explore.progress import find_intermediates, loss_curve, progress_frames, read_history
 from artstyle.explore.views import View, pick, sample_grid, save, to_png
-from artstyle.gan.curves import plot_runs, read_log
+from artstyle.gan import plot_runs, read_log
 
 __all__ = [
     "Interpolation",

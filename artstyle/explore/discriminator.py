@@ -18,8 +18,7 @@ from torch import nn
 from artstyle.errors import ArtstyleError
 from artstyle.explore.views import show
 from artstyle.figures import figure
-from artstyle.gan import checkpoint, run_files
-from artstyle.gan.models import DCGANDiscriminator, build_discriminator
+from artstyle.gan import CHECKPOINT, DCGANDiscriminator, build_discriminator, load_network
 from artstyle.images import (
     ImageSource,
     load_image,
@@ -37,8 +36,8 @@ def load_discriminator(source: str | Path) -> DCGANDiscriminator:
     """D from a run folder or its `checkpoint.safetensors` (exported generators hold only G)."""
     path = Path(source)
     if path.is_dir():
-        path = path / run_files.CHECKPOINT
-    d, config, _ = checkpoint.load_network(
+        path = path / CHECKPOINT
+    d, config, _ = load_network(
         path,
         build_discriminator,
         lambda meta, tensors: "d",

@@ -13,7 +13,7 @@ from PIL import Image
 from artstyle.errors import ArtstyleError
 from artstyle.explore.views import pick, show
 from artstyle.figures import figure
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan import StyleGenerator
 from artstyle.images import (
     image_grid,
     to_pil,

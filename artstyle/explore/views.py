@@ -15,7 +15,7 @@ from PIL import Image
 
 from artstyle.atomic import atomic_path
 from artstyle.errors import ArtstyleError, OutputError
-from artstyle.gan.generator import StyleGenerator
+from artstyle.gan import StyleGenerator
 from artstyle.images import (
     image_grid,
     write_image,

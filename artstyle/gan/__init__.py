@@ -1,1 +1,76 @@
-"""Stage 1: a DCGAN that learns a painting style from a folder and emits batches of new images."""
+"""Stage 1: a DCGAN that learns a painting style from a folder and emits batches of new images.
+
+What other modules and users need is exported here; the submodules are the implementation.
+
+    from artstyle.gan import StyleGenerator, train
+    result = train("paintings/", "runs/mine")
+    styles = StyleGenerator.from_pretrained(result.generator_path).sample(16)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from artstyle.gan.checkpoint import load_network
+from artstyle.gan.data import PaintingSet, load_paintings
+from artstyle.gan.distributed import World, world_from_env
+from artstyle.gan.export import card_path, data_description, read_card, write_card
+from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models, weights_dir
+from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
+from artstyle.gan.inception import inception_features, inception_kid
+from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
+from artstyle.gan.models import DCGANDiscriminator, build_discriminator
+from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
+from artstyle.gan.steering import StyleBatch, load_style, save_style
+from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult, train
+
+if TYPE_CHECKING:
+    from artstyle.gan.curves import plot_runs, read_log
+
+#: Plotting, imported on first use so that `import artstyle.gan` touches no matplotlib.
+_LAZY = {"plot_runs": "artstyle.gan.curves", "read_log": "artstyle.gan.curves"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'artstyle.gan' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
+__all__ = [
+    "CHECKPOINT",
+    "GENERATOR",
+    "INCEPTION_KID_SIZE",
+    "REPORT",
+    "RESUMABLE",
+    "SUBSETS",
+    "DCGANDiscriminator",
+    "GeneratorScore",
+    "PaintingSet",
+    "Reference",
+    "StyleBatch",
+    "StyleGenerator",
+    "TrainResult",
+    "TrainingInterrupted",
+    "World",
+    "build_discriminator",
+    "card_path",
+    "data_description",
+    "evaluate",
+    "inception_features",
+    "inception_kid",
+    "load_network",
+    "load_paintings",
+    "load_style",
+    "plot_runs",
+    "read_card",
+    "read_log",
+    "resolve_model",
+    "save_style",
+    "shipped_models",
+    "train",
+    "weights_dir",
+    "world_from_env",
+    "write_card",
+]

@@ -177,7 +177,7 @@ class Reference:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class GeneratorScore:
     """VGG-KID and memorisation of `generated` samples against `reference` paintings."""
 
     vgg_kid: float
@@ -210,12 +210,14 @@ def _round(value: float, digits: int = 4) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def compare(generated: torch.Tensor, reference: Reference, seed: int = 0) -> Evaluation:
+def compare(generated: torch.Tensor, reference: Reference, seed: int = 0) -> GeneratorScore:
     """Score generated features against a reference: the one place both metrics are computed."""
     value, std, size = kid(generated, reference.features, seed=seed)
     distances, index = nearest(generated, reference.features)
     ratio = float(distances.median() / reference.neighbour_distances.median().clamp_min(1e-12))
-    return Evaluation(value, std, ratio, generated.shape[0], len(reference), size, distances, index)
+    return GeneratorScore(
+        value, std, ratio, generated.shape[0], len(reference), size, distances, index
+    )
 
 
 def _generated_features(
@@ -234,7 +236,7 @@ def evaluate(
     n: int = 500,
     seed: int = 0,
     batch_size: int = 50,
-) -> Evaluation:
+) -> GeneratorScore:
     """VGG-KID and memorisation ratio of `n` samples (seed `seed`) against a folder of paintings.
 
     A folder is read as the generator was trained (centre crops at its image size); pass a
@@ -275,7 +277,7 @@ class RunEvaluator:
         self.device = resolve_device(device)
         self._reference: Reference | None = None
 
-    def __call__(self, net: nn.Module, epoch: int, step: int) -> Evaluation:
+    def __call__(self, net: nn.Module, epoch: int, step: int) -> GeneratorScore:
         """Score generator `net` (left in the train/eval mode it was in) and log the row."""
         if self._reference is None:
             self._reference = Reference.of(self.data, self.device)
@@ -294,7 +296,7 @@ class RunEvaluator:
         self._log(epoch, step, result)
         return result
 
-    def _log(self, epoch: int, step: int, result: Evaluation) -> None:
+    def _log(self, epoch: int, step: int, result: GeneratorScore) -> None:
         """Append a row, dropping rows at or after `step` (left behind by a resumed run)."""
         row = {
             "epoch": epoch,

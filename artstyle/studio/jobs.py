@@ -40,13 +40,16 @@ from artstyle.config import (
     with_overrides,
 )
 from artstyle.errors import ArtstyleError
-from artstyle.gan import steering
-from artstyle.gan.export import read_card
-from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
-from artstyle.gan.steering import StyleBatch
+from artstyle.gan import (
+    StyleBatch,
+    StyleGenerator,
+    read_card,
+    resolve_model,
+    shipped_models,
+    steering,
+)
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
-from artstyle.nst import regions
-from artstyle.nst.transfer import StyleTransfer
+from artstyle.nst import KEEP, StyleTransfer, from_mask, read_mask
 
 #: The settings the page offers for each photo (the rest keep the library's defaults).
 PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
@@ -331,7 +334,7 @@ class Studio:
                 raise ArtstyleError("a style for the rest of the photo needs a mask")
             self.generator(rest)
         if mask is not None:
-            regions.read_mask(self._upload_path(mask))  # one clear line for a coloured mask
+            read_mask(self._upload_path(mask))  # one clear line for a coloured mask
         job = Job(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
         job.mask, job.rest = mask, rest
         self.jobs[job.id] = job
@@ -438,13 +441,13 @@ class Studio:
     def _paint(self, job: Job) -> None:
         transfer = self._transfer(job.style, job.settings)
         if job.mask is not None:
-            mask = regions.read_mask(self._upload_path(job.mask))
+            mask = read_mask(self._upload_path(job.mask))
             rest = None
             if job.rest is not None:
                 other = StyleChoice(job.rest, num_styles=PipelineConfig().num_styles)
                 rest = self._transfer(other, job.settings).targets
-            names = (job.style.describe(), job.rest or regions.KEEP)
-            transfer = transfer.with_regions(regions.from_mask(mask, transfer.targets, rest, names))
+            names = (job.style.describe(), job.rest or KEEP)
+            transfer = transfer.with_regions(from_mask(mask, transfer.targets, rest, names))
         per_photo = {k: v for k, v in job.settings.items() if k in PER_PHOTO}
         cfg = transfer.config.per_photo(**per_photo)
         job.steps = sum(steps for _, steps in cfg.passes())

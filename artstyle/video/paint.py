@@ -30,7 +30,7 @@ from artstyle import atomic
 from artstyle.config import VideoConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.images import fit_longest, read_image, refuse_overwrite, to_tensor, write_image
-from artstyle.nst.transfer import StyleTransfer, TemporalAnchor
+from artstyle.nst import StyleTransfer, TemporalAnchor
 from artstyle.video import flow
 from artstyle.video.clip import encode, open_clip
 
