@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -51,11 +51,6 @@ class _Config(BaseModel):
     new config (`config.model_copy(update=...)`) or pass per-call settings instead."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @classmethod
-    def from_toml(cls, path: str | Path, **overrides: object) -> Self:
-        """Load settings from a TOML file; `overrides` (e.g. from the CLI) win."""
-        return cls.model_validate({**read_toml(path), **overrides})
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -104,7 +104,7 @@ class StyleChoice:
 
 
 @dataclass
-class Job:
+class StudioJob:
     """One photo to paint and where it has got to."""
 
     id: str
@@ -170,7 +170,7 @@ class Studio:
         self.max_queue = max_queue
         self.max_pixels = max_pixels
         self.preview_every = preview_every
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, StudioJob] = {}
         self.previews: dict[str, bytes] = {}
         self.version = 0  # bumped on every change the page should see
         self._changed = threading.Condition()
@@ -320,7 +320,7 @@ class Studio:
         settings: dict[str, Any],
         mask: str | None = None,
         rest: str | None = None,
-    ) -> Job:
+    ) -> StudioJob:
         """Queue a photo (an upload id) for painting; everything is checked now, not later.
         With `mask` (an upload id), the style paints where it is white and `rest` (a model, or
         None: the photo) where it is black."""
@@ -335,7 +335,7 @@ class Studio:
             self.generator(rest)
         if mask is not None:
             read_mask(self._upload_path(mask))  # one clear line for a coloured mask
-        job = Job(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
+        job = StudioJob(uuid.uuid4().hex[:12], photo, Path(photo_name).name, style, dict(settings))
         job.mask, job.rest = mask, rest
         self.jobs[job.id] = job
         self._queue.put(job.id)
@@ -351,7 +351,7 @@ class Studio:
                 job.state = "cancelled"
             self._touch()
 
-    def remake(self, result_id: str) -> Job:
+    def remake(self, result_id: str) -> StudioJob:
         """Queue a gallery result again, with the photo, style and settings that made it."""
         record = self._record(result_id)
         style = record["style"]
@@ -438,7 +438,7 @@ class Studio:
             self._cancel.discard(job_id)
             self._touch()
 
-    def _paint(self, job: Job) -> None:
+    def _paint(self, job: StudioJob) -> None:
         transfer = self._transfer(job.style, job.settings)
         if job.mask is not None:
             mask = read_mask(self._upload_path(job.mask))
@@ -507,7 +507,7 @@ class Studio:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _job(self, job_id: str) -> Job:
+    def _job(self, job_id: str) -> StudioJob:
         if job_id not in self.jobs:
             raise ArtstyleError(f"no job {job_id!r}")
         return self.jobs[job_id]
