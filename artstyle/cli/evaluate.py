@@ -18,10 +18,12 @@ from artstyle.gan import (
     INCEPTION_KID_SIZE,
     RESUMABLE,
     SUBSETS,
+    PaintingSet,
     StyleGenerator,
     card_path,
     data_description,
     load_paintings,
+    portable,
     read_card,
     write_card,
 )
@@ -75,28 +77,86 @@ def evaluate_command(
             f"{gens[0].source} is a training checkpoint, which has no model card; evaluate the "
             "run's generator.safetensors (written when training finishes) to update a card"
         )
+    paintings = _paintings(data, gens[0].config.image_size)
+    results = _measure(gens, paintings, device, n, range(seed, seed + seeds))
+    Console().print(_table(gens, results, paintings, data, n, range(seed, seed + seeds)))
+    if update_card:
+        command = f"artstyle evaluate {portable(model)} {portable(data)} -n {n} --seed {seed}"
+        command += f" --seeds {seeds}" + (f" --baseline {portable(baseline)}" if baseline else "")
+        _update_card(gens, results, data_description(data, len(paintings)), command)
+
+
+def _paintings(data: Path, size: int) -> PaintingSet:
+    """The paintings as the generator sees them (centre crops); unreadable ones are skipped."""
 
     def skipped(exc: ImageReadError) -> None:
         console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
 
-    size = gens[0].config.image_size
-    paintings = load_paintings(data, size, "center", on_skip=skipped, min_images=2)
+    return load_paintings(data, size, "center", on_skip=skipped, min_images=2)
+
+
+def _measure(
+    gens: list[StyleGenerator], paintings: PaintingSet, device: str, n: int, seeds: range
+) -> list[Measures]:
+    """Every figure of every generator against the same paintings (their features once)."""
     evaluator = Evaluator(paintings, device)
     results = []
     for gen in gens:
         source = escape(str(gen.source))
         with console.status(f"measuring {source} ({n} samples, {len(paintings)} paintings)"):
-            results.append(evaluator(gen, n=n, seeds=range(seed, seed + seeds)))
+            results.append(evaluator(gen, n=n, seeds=seeds))
     if evaluator.inception_problem:
         console.print(
             f"[yellow]no Inception KID:[/] {escape(evaluator.inception_problem)}", highlight=False
         )
+    return results
 
+
+def _table(
+    gens: list[StyleGenerator],
+    results: list[Measures],
+    paintings: PaintingSet,
+    data: Path,
+    n: int,
+    seeds: range,
+) -> Table:
+    """One column per generator, one row per measure, and how to read it."""
     table = Table(title=f"generators vs {escape(str(data))}", title_justify="left")
     table.add_column("measure")
     for gen in gens:
         table.add_column(escape(str(gen.source)), justify="right", overflow="fold")
     table.add_column("reading")
+    _gap_rows(table, results, n)
+    table.add_row(
+        "Inception KID x1000",
+        *(r.inception_kid.text(1) if r.inception_kid else "-" for r in results),
+        f"FID Inception-v3 at {INCEPTION_KID_SIZE} px; lower is better",
+    )
+    table.add_row(
+        "VGG-KID",
+        *(r.vgg_kid.text(4) for r in results),
+        "this project's VGG19 features; not Inception KID",
+    )
+    table.add_row(
+        "memorisation ratio",
+        *(r.memorisation.text(2) for r in results),
+        "~1 novel like the paintings; << 1 copies them",
+    )
+    _closest_row(table, results, paintings)
+    table.add_row(
+        "iterations", *(str(g.card.get("iterations", "?")) for g in gens), "training steps"
+    )
+    table.add_row(
+        "samples / paintings",
+        *(f"{r.vgg[0].generated} / {r.vgg[0].reference}" for r in results),
+        f"sample seeds {seeds[0]}-{seeds[-1]}; KID over {SUBSETS} subsets of "
+        f"{results[0].vgg[0].subset_size}",
+    )
+    return table
+
+
+def _gap_rows(table: Table, results: list[Measures], n: int) -> None:
+    """The style gap on each layer preset, then per layer."""
     for preset, first in results[0].gaps.items():
         table.add_row(
             f"style gap, {preset} layers",
@@ -113,21 +173,10 @@ def evaluate_command(
                 *(f"{r.gaps[preset].per_layer()[layer][0]:.3f}" for r in results),
                 f"floor {floor:.3f}",
             )
-    table.add_row(
-        "Inception KID x1000",
-        *(r.inception_kid.text(1) if r.inception_kid else "-" for r in results),
-        f"FID Inception-v3 at {INCEPTION_KID_SIZE} px; lower is better",
-    )
-    table.add_row(
-        "VGG-KID",
-        *(r.vgg_kid.text(4) for r in results),
-        "this project's VGG19 features; not Inception KID",
-    )
-    table.add_row(
-        "memorisation ratio",
-        *(r.memorisation.text(2) for r in results),
-        "~1 novel like the paintings; << 1 copies them",
-    )
+
+
+def _closest_row(table: Table, results: list[Measures], paintings: PaintingSet) -> None:
+    """Each generator's sample closest to a painting (first seed), and that painting."""
     closest = [int(r.vgg[0].distances.argmin()) for r in results]
     table.add_row(
         "closest sample",
@@ -138,27 +187,19 @@ def evaluate_command(
         ),
         "distance to the nearest painting",
     )
-    table.add_row(
-        "iterations", *(str(g.card.get("iterations", "?")) for g in gens), "training steps"
-    )
-    table.add_row(
-        "samples / paintings",
-        *(f"{r.vgg[0].generated} / {r.vgg[0].reference}" for r in results),
-        f"sample seeds {seed}-{seed + seeds - 1}; KID over {SUBSETS} subsets of "
-        f"{results[0].vgg[0].subset_size}",
-    )
-    Console().print(table)
 
-    if update_card:
-        card = {**read_card(gens[0].source), **results[0].card_fields()}
-        card["eval_data"] = data_description(data, len(paintings))
-        card["eval_command"] = (
-            f"artstyle evaluate {model} {data} -n {n} --seed {seed} --seeds {seeds}"
-        ) + (f" --baseline {baseline}" if baseline else "")
-        if baseline:
-            card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
-        write_card(gens[0].source, card)
-        console.print(f"updated {escape(str(card_path(gens[0].source)))} and its .md")
+
+def _update_card(
+    gens: list[StyleGenerator], results: list[Measures], eval_data: str, command: str
+) -> None:
+    """Write the model's figures (and its baseline's) into the card beside its weights."""
+    card = {**read_card(gens[0].source), **results[0].card_fields()}
+    card["eval_data"] = eval_data
+    card["eval_command"] = command
+    if len(gens) > 1:
+        card["baseline"] = baseline_fields(gens[0], gens[1], results[1])
+    write_card(gens[0].source, card)
+    console.print(f"updated {escape(str(card_path(gens[0].source)))} and its .md")
 
 
 def baseline_fields(
@@ -170,7 +211,7 @@ def baseline_fields(
     theirs = baseline.config.model_dump(mode="json")
     ignored = RESUMABLE  # length and bookkeeping, not recipe; the length is `iterations`
     return {
-        "source": str(baseline.source),
+        "source": portable(baseline.source),
         "iterations": baseline.card.get("iterations"),
         **result.card_fields(),
         "differences": {

@@ -110,13 +110,14 @@ def train_command(
         "checkpoint_every": checkpoint_every, "eval_every": eval_every, "seed": seed,
         "device": device, "precision": precision, "sync_bn": sync_bn,
     }  # fmt: skip
-    overrides = {k: v for k, v in given.items() if v is not None}
-    if lr is not None:
-        overrides = {"lr_g": lr, "lr_d": lr, **overrides}
-    from_file = read_toml(config_file) if config_file else {}
-    config = train_recipe(recipe, **{**from_file, **overrides})
+    config = _train_config(recipe, config_file, lr, given)
+    _train(data, out, config, resume=resume, retune=retune, progress=progress)
 
-    # under torchrun only rank 0 speaks
+
+def _train(
+    data: Path, out: Path, config: TrainConfig, *, resume: bool, retune: bool, progress: bool
+) -> None:
+    """Train, saying what happens on rank 0 only (under torchrun), and print the generator."""
     main = world_from_env().is_main
     say = console if main else Console(quiet=True)
 
@@ -143,6 +144,18 @@ def train_command(
     )
     if main:
         typer.echo(result.generator_path)
+
+
+def _train_config(
+    recipe: str, config_file: Path | None, lr: float | None, given: dict[str, Any]
+) -> TrainConfig:
+    """The recipe, then the TOML file, then the options given (`--lr` sets both rates unless
+    `--lr-d` is given too)."""
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if lr is not None:
+        overrides = {"lr_g": lr, "lr_d": lr, **overrides}
+    from_file = read_toml(config_file) if config_file else {}
+    return train_recipe(recipe, **{**from_file, **overrides})
 
 
 @app.command("sample")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from artstyle.gan.checkpoint import load_network
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.distributed import World, world_from_env
-from artstyle.gan.export import card_path, data_description, read_card, write_card
+from artstyle.gan.export import card_path, data_description, portable, read_card, write_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models, weights_dir
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
@@ -64,6 +64,7 @@ __all__ = [
     "load_paintings",
     "load_style",
     "plot_runs",
+    "portable",
     "read_card",
     "read_log",
     "resolve_model",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,13 @@ def data_description(folder: str | Path, images: int) -> str:
     """How a card names the paintings it was trained or measured on: the folder's name and
     how many images it gave, never a path (a card travels; the machine's folders do not)."""
     return f"{Path(folder).resolve().name} ({images} images)"
+
+
+def portable(path: str | Path) -> str:
+    """A path as a card may keep it: as given when relative (a shipped name, `runs/monet`), else
+    relative to the current folder, so no card holds an absolute path of its machine."""
+    text = str(path)
+    return os.path.relpath(text) if os.path.isabs(text) else text
 
 
 def write_card(weights: str | Path, card: dict[str, Any]) -> None:
