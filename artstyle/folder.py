@@ -19,6 +19,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,28 +284,45 @@ def _keep(
     return PhotoOutcome(job.photo, job.output, result.seconds / share, result.losses)
 
 
+#: Called before each batch is painted, with its jobs: a context that is open while the batch is
+#: painted and gives the batch's step callback (e.g. a progress bar that lives as long as it).
+BatchHook = Callable[[list[Job]], AbstractContextManager[StepCallback | None]]
+
+
 def paint_folder(
     painter: StyleTransfer,
-    inputs: Sequence[str | Path],
+    inputs: Sequence[str | Path] | FolderWork,
     out: str | Path,
     *,
     overwrite: bool = False,
     save_every: int = 0,
     shard: Shard | None = None,
+    protect: Sequence[str | Path] = (),
     on_step: StepCallback | None = None,
     on_photo: Callable[[PhotoOutcome], None] | None = None,
+    on_batch: BatchHook | None = None,
 ) -> FolderResult:
     """Paint photos and folders of photos into `out` (see the module notes); resumable,
-    shardable across machines (`shard`), and in batches of equal-sized photos on a GPU."""
-    work = prepare(inputs, out, overwrite=overwrite, shard=shard)
+    shardable across machines (`shard`), and in batches of equal-sized photos on a GPU.
+
+    `protect` names files never to overwrite besides the photos (style images, masks).
+    `inputs` may be the `FolderWork` that `prepare` planned (so that its problems can be told
+    before the painter is made); it is then painted as planned. `on_batch`, if given, gives each
+    batch's step callback in place of `on_step`; `on_photo` hears each outcome as it comes."""
+    work = (
+        inputs
+        if isinstance(inputs, FolderWork)
+        else prepare(inputs, out, overwrite=overwrite, protect=protect, shard=shard)
+    )
     outcomes = list(work.failed)
     for group in batches(painter, work.pending):
-        for outcome in paint_batch(
-            painter, group, protect=work.protect, save_every=save_every, on_step=on_step
-        ):
-            outcomes.append(outcome)
-            if on_photo is not None:
-                on_photo(outcome)
+        with on_batch(group) if on_batch is not None else nullcontext(on_step) as step:
+            for outcome in paint_batch(
+                painter, group, protect=work.protect, save_every=save_every, on_step=step
+            ):
+                outcomes.append(outcome)
+                if on_photo is not None:
+                    on_photo(outcome)
     return FolderResult(outcomes, work.done)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ from artstyle.cli.video import is_clip, paint_clip
 from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, read_toml
 from artstyle.errors import ArtstyleError
 from artstyle.folder import (
+    FolderWork,
     Job,
     PhotoOutcome,
     Shard,
     StepCallback,
-    batches,
-    paint_batch,
+    paint_folder,
     prepare,
 )
 from artstyle.images import find_images, image_grid, refuse_overwrite, write_image
@@ -234,49 +235,25 @@ def transfer_command(
         "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
         "style_blend": _numbers(style_blend),
     }  # fmt: skip
-    overrides = {k: v for k, v in given.items() if v is not None}
-    for name, value in (("base_size", base_size), ("style_size", style_size)):
-        if value is not None:  # 0 spells "off" on the command line; None in the settings
-            overrides[name] = value or None
-    from_file = read_toml(config_file) if config_file else {}
-    settings = PipelineConfig.model_validate({**from_file, **overrides})
-    inputs = list(photos or [])
-    if not inputs:
-        inputs = [out.parent / "example.png" if out.suffix else out / "example.png"]
-        if not inputs[0].exists():
-            write_image(example_photo(), inputs[0])
+    settings = _settings(given, config_file, base_size, style_size)
+    inputs = list(photos or []) or [_example(out)]
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
         raise ArtstyleError("no style images found in " + ", ".join(map(str, styles)))
     spec = _region_spec(regions, region_style or []) if regions else None
     if region_style and spec is None:
         raise ArtstyleError("--region-style names colours of a --regions map; give --regions")
-    if style_file and (styles or targets or spec):
-        raise ArtstyleError("--style-file is the style: leave out --styles/--targets/--regions")
-    if spec is not None and save_targets:
-        raise ArtstyleError("--save-targets holds one style; regions have one each")
-    if spec is not None and (mask or styles or targets):
-        raise ArtstyleError(
-            "--regions gives each region its style: leave out --mask/--styles/--targets"
-        )
+    _check_styles(spec, style_file, styles, targets, mask, save_targets)
     if is_clip(inputs, frames):
         video = {"temporal_weight": temporal_weight, "frame_steps": frame_steps}
-        clip_settings = VideoConfig.model_validate(
-            {k: v for k, v in video.items() if v is not None}
-        )
-        if shard is not None or overwrite:
-            raise ArtstyleError(
-                "--shard and --overwrite are for folders of photos; a video resumes from its "
-                "work folder (OUT.frames/): remove it to paint the clip again"
-            )
-        if mask or spec:
-            raise ArtstyleError("--mask and --regions paint photos; a video is painted whole")
-        paint_clip(
-            lambda: _painter(settings, style_files, targets, style_file)[0],
+        _paint_video(
             inputs[0],
             out,
-            clip_settings,
+            video,
+            lambda: _painter(settings, style_files, targets, style_file)[0],
             protect=[*style_files, *([style_file] if style_file else [])],
+            folder_only=shard is not None or overwrite,
+            guided=bool(mask or spec),
         )
         return
     mask_values = read_mask(mask) if mask else None  # a bad mask stops here, before any work
@@ -288,6 +265,80 @@ def transfer_command(
         protect=[*style_files, *guides],
         shard=Shard.parse(shard) if shard else None,
     )
+    _tell_plan(work, out)
+    painter, batch, pipe = _stage(settings, style_files, targets, style_file, spec, mask_values)
+    _save_extras(painter, pipe, batch, work, out, save_style, save_targets, save_styles)
+    _paint(painter, work, out, save_every)
+
+
+def _settings(
+    given: dict[str, Any],
+    config_file: Path | None,
+    *,
+    base_size: int | None,
+    style_size: int | None,
+) -> PipelineConfig:
+    """The pipeline's settings: the TOML file, then the options given (0 turns a size off)."""
+    overrides = {k: v for k, v in given.items() if v is not None}
+    for name, value in (("base_size", base_size), ("style_size", style_size)):
+        if value is not None:  # 0 spells "off" on the command line; None in the settings
+            overrides[name] = value or None
+    from_file = read_toml(config_file) if config_file else {}
+    return PipelineConfig.model_validate({**from_file, **overrides})
+
+
+def _example(out: Path) -> Path:
+    """The bundled example photo, written beside the outputs the first time."""
+    path = out.parent / "example.png" if out.suffix else out / "example.png"
+    if not path.exists():
+        write_image(example_photo(), path)
+    return path
+
+
+def _check_styles(
+    spec: RegionsConfig | None,
+    style_file: Path | None,
+    styles: list[Path] | None,
+    targets: Path | None,
+    mask: Path | None,
+    save_targets: Path | None,
+) -> None:
+    """One error for options that name the style twice."""
+    if style_file and (styles or targets or spec):
+        raise ArtstyleError("--style-file is the style: leave out --styles/--targets/--regions")
+    if spec is not None and save_targets:
+        raise ArtstyleError("--save-targets holds one style; regions have one each")
+    if spec is not None and (mask or styles or targets):
+        raise ArtstyleError(
+            "--regions gives each region its style: leave out --mask/--styles/--targets"
+        )
+
+
+def _paint_video(
+    clip: Path,
+    out: Path,
+    video: dict[str, Any],
+    painter: Callable[[], StyleTransfer],
+    *,
+    protect: list[Path],
+    folder_only: bool,
+    guided: bool,
+) -> None:
+    """Paint a clip (or a folder of frames) whole, steady from frame to frame; `folder_only`:
+    --shard or --overwrite was given, `guided`: --mask or --regions."""
+    clip_settings = VideoConfig.model_validate({k: v for k, v in video.items() if v is not None})
+    if folder_only:
+        raise ArtstyleError(
+            "--shard and --overwrite are for folders of photos; a video resumes from its "
+            "work folder (OUT.frames/): remove it to paint the clip again"
+        )
+    if guided:
+        raise ArtstyleError("--mask and --regions paint photos; a video is painted whole")
+    paint_clip(painter, clip, out, clip_settings, protect=protect)
+
+
+def _tell_plan(work: FolderWork, out: Path) -> None:
+    """Inputs that failed before painting, and how many photos are already painted."""
     for failure in work.failed:
         error_line(failure.error)
     if work.done:
@@ -295,13 +346,37 @@ def transfer_command(
             f"{work.done} photo(s) already painted in {escape(str(out))} (use --overwrite to redo)"
         )
 
+
+def _stage(
+    settings: PipelineConfig,
+    style_files: list[Path],
+    targets: Path | None,
+    style_file: Path | None,
+    spec: RegionsConfig | None,
+    mask_values: torch.Tensor | None,
+) -> tuple[StyleTransfer, torch.Tensor | None, StylePipeline | None]:
+    """The painter of the run (each region with its style, or masked), its style batch and the
+    pipeline that generated it (None where nothing was generated)."""
     if spec is not None:
         with console.status(f"computing the styles of {len(spec.styles)} regions"):
-            painter, batch = regional_transfer(spec, settings), None
-    else:
-        painter, batch, pipe = _painter(settings, style_files, targets, style_file)
-        if mask_values is not None:
-            painter = masked_transfer(painter, mask_values)
+            return regional_transfer(spec, settings), None, None
+    painter, batch, pipe = _painter(settings, style_files, targets, style_file)
+    if mask_values is not None:
+        painter = masked_transfer(painter, mask_values)
+    return painter, batch, pipe
+
+
+def _save_extras(
+    painter: StyleTransfer,
+    pipe: StylePipeline | None,
+    batch: torch.Tensor | None,
+    work: FolderWork,
+    out: Path,
+    save_style: Path | None,
+    save_targets: Path | None,
+    save_styles: bool,
+) -> None:
+    """The style file, the style targets and the style batch's grid, where asked for."""
     if save_style is not None:
         if pipe is None:
             raise ArtstyleError("--save-style records a generated batch: leave out --styles")
@@ -315,32 +390,35 @@ def transfer_command(
         write_image(image_grid(batch.cpu()), grid, protect=work.protect)
         console.print(f"style batch: {escape(str(grid))}")
 
-    outcomes = list(work.failed)
+
+def _paint(painter: StyleTransfer, work: FolderWork, out: Path, save_every: int) -> None:
+    """Paint the planned photos under a progress bar per batch, then the summary and exit code."""
     try:
         with task_progress("losses") as progress:
             overall = progress.add_task("photos", total=len(work.pending), losses="")
             total = sum(steps for _, steps in painter.config.passes())
-            for group in batches(painter, work.pending):
+
+            @contextmanager
+            def batch_bar(group: list[Job]) -> Iterator[StepCallback]:
                 task = progress.add_task(_names_of(group), total=total, losses="")
-                for outcome in paint_batch(
-                    painter,
-                    group,
-                    protect=work.protect,
-                    save_every=save_every,
-                    on_step=_show_step(progress, task, group[0]),
-                ):
-                    if outcome.error:
-                        error_line(outcome.error)
-                    else:
-                        typer.echo(str(outcome.output))
-                    outcomes.append(outcome)
-                    progress.advance(overall)
+                yield _show_step(progress, task, group[0])
                 progress.remove_task(task)
+
+            def told(outcome: PhotoOutcome) -> None:
+                if outcome.error:
+                    error_line(outcome.error)
+                else:
+                    typer.echo(str(outcome.output))
+                progress.advance(overall)
+
+            result = paint_folder(
+                painter, work, out, save_every=save_every, on_batch=batch_bar, on_photo=told
+            )
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished outputs are kept; run again to continue")
         raise typer.Exit(130) from None
-    _summary(outcomes, work.done)
-    if any(o.error for o in outcomes):
+    _summary(result.outcomes, result.skipped)
+    if result.failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
