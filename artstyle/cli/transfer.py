@@ -274,7 +274,6 @@ def transfer_command(
 def _settings(
     given: dict[str, Any],
     config_file: Path | None,
-    *,
     base_size: int | None,
     style_size: int | None,
 ) -> PipelineConfig:
