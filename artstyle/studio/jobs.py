@@ -50,6 +50,7 @@ from artstyle.gan import (
 )
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
 from artstyle.nst import KEEP, StyleTransfer, from_mask, read_mask
+from artstyle.pipeline import StylePipeline
 
 #: The settings the page offers for each photo (the rest keep the library's defaults).
 PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
@@ -477,28 +478,31 @@ class Studio:
         atomic.write_text(self.results / f"{job.id}.json", json.dumps(record, indent=2))
 
     def _config(self, style: StyleChoice, settings: dict[str, Any]) -> TransferConfig:
+        """The settings of a style's stage; a bad value or an unknown model is one line."""
         base: dict[str, Any] = {"device": self.device, "seed": style.seed, **settings}
         if style.model is not None and not style.uploads:
-            scale = self.generator(style.model).sample_size
-            pipeline = {"model": style.model, "num_styles": style.num_styles, "style_size": scale}
-            return with_overrides(PipelineConfig, None, {**base, **pipeline})
+            self.generator(style.model)  # a model this studio offers
+            chosen = {"model": style.model, "num_styles": style.num_styles}
+            return with_overrides(PipelineConfig, None, {**base, **chosen})
         return with_overrides(TransferConfig, None, base)
 
     def _transfer(self, style: StyleChoice, settings: dict[str, Any]) -> StyleTransfer:
-        """The style stage for a batch, its targets computed once and kept for the next photos."""
+        """The style stage for a batch, its targets computed once and kept for the next photos:
+        uploads as they are, a model's picked images through `StylePipeline` (which paints them
+        at the scale its generator learned)."""
         key = (style, bool(settings.get("preserve_color", False)))
         with self._lock:
             if key in self._transfers:
                 self._transfers.move_to_end(key)
                 return self._transfers[key]
         cfg = self._config(style, {"preserve_color": key[1]})
-        styles: Any
         if style.uploads:
-            styles = [self._upload_path(u) for u in style.uploads]
+            transfer = StyleTransfer([self._upload_path(u) for u in style.uploads], cfg)
         else:
             model, batch = self.source_batch(style)
-            styles = batch.pick(style.picks).images(self.generator(model))
-        transfer = StyleTransfer(styles, cfg)
+            chosen = with_overrides(PipelineConfig, cfg, {"model": model})
+            pipe = StylePipeline(self.generator(model), chosen, batch.pick(style.picks))
+            transfer = pipe.transfer
         with self._lock:
             self._transfers[key] = transfer
             while len(self._transfers) > CACHED_STYLES:
