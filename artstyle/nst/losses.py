@@ -87,6 +87,17 @@ def gram_targets(
     return targets
 
 
+def style_term(
+    g: torch.Tensor, target: GramTarget, weight: float | torch.Tensor | None = None
+) -> torch.Tensor:
+    """One style layer's term of the seed's batch style loss, one value per Gram matrix of `g`
+    (..., C, C): `weight * (MSE(g, target.mean) + target.spread)`. The weight is the layer's own
+    unless given (regions and tiles fold a region's share into it). The one place the term is
+    written: whole images, regions and tiles all call it."""
+    w = target.weight if weight is None else weight
+    return w * ((g - target.mean).pow(2).mean(dim=(-2, -1)) + target.spread)
+
+
 def style_loss(
     features: Sequence[torch.Tensor], targets: Sequence[GramTarget], unit: float = 1.0
 ) -> torch.Tensor:
@@ -94,8 +105,7 @@ def style_loss(
     (one Gram per layer and image)."""
     loss = features[0].new_zeros(features[0].shape[0], dtype=torch.float32)
     for f, target in zip(features, targets, strict=True):
-        mse = (gram(f, unit) - target.mean).pow(2).mean(dim=(1, 2))
-        loss = loss + target.weight * (mse + target.spread)
+        loss = loss + style_term(gram(f, unit), target)
     return loss
 
 
@@ -126,7 +136,7 @@ def region_style_loss(
             x = flat * weights[:, k, :, None].sqrt()
             norm = c * unit**2 * mass[:, k].clamp_min(1e-8)
             g = x.transpose(1, 2) @ x / norm[:, None, None]
-            loss = target.weight * ((g - target.mean).pow(2).mean(dim=(1, 2)) + target.spread)
+            loss = style_term(g, target)
             each[k] = each[k] + loss
             total = total + region_weight * mass[:, k] / (h * w) * loss
     return total, torch.stack(each, 1)

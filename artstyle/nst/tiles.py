@@ -33,7 +33,7 @@ from torch import nn
 
 from artstyle.backbone import VGGFeatures
 from artstyle.memory import available_memory
-from artstyle.nst.losses import GramTarget
+from artstyle.nst.losses import GramTarget, style_term
 
 #: Peak memory of one whole-image evaluation per output pixel (activations kept for the backward
 #: pass, gradients): measured 11-19 GB at 2048 px with L-BFGS (DESIGN.md), about 3 KB per pixel.
@@ -248,7 +248,7 @@ class TiledObjective:
                 norm = target.mean.shape[0] * mass[k].clamp_min(1e-8)  # C x the region's mass
                 weight = target.weight * region_weight * mass[k] / positions
                 diff = g / norm - target.mean
-                style = style + weight * (diff.pow(2).mean() + target.spread)
+                style = style + style_term(g / norm, target, weight)
                 layer_slopes.append(weight * 2 * diff / diff.numel() / norm)
             slopes.append(layer_slopes)
         content = image.new_zeros(())
