@@ -21,7 +21,8 @@ from artstyle.config import (
 )
 from artstyle.errors import ArtstyleError, ImageReadError, OutputError
 from artstyle.folder import FolderResult, PhotoOutcome, paint_folder
-from artstyle.gan import StyleGenerator, TrainResult, train
+from artstyle.gan import StyleGenerator, TrainResult
+from artstyle.gan.train import train  # `artstyle.gan.train` names the module, so it lives here
 from artstyle.images import read_image, write_image
 from artstyle.nst import StyleTransfer, TransferResult
 from artstyle.pipeline import (

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from artstyle import train
 from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help
 from artstyle.config import RECIPES, CropMode, TrainConfig, read_toml, train_recipe
 from artstyle.errors import ImageReadError
@@ -18,7 +19,6 @@ from artstyle.gan import (
     TrainingInterrupted,
     read_card,
     shipped_models,
-    train,
     weights_dir,
     world_from_env,
 )

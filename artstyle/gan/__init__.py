@@ -1,8 +1,10 @@
 """Stage 1: a DCGAN that learns a painting style from a folder and emits batches of new images.
 
 What other modules and users need is exported here; the submodules are the implementation.
+Training itself is `artstyle.train` (the name `artstyle.gan.train` is its module's):
 
-    from artstyle.gan import StyleGenerator, train
+    from artstyle import train
+    from artstyle.gan import StyleGenerator
     result = train("paintings/", "runs/mine")
     styles = StyleGenerator.from_pretrained(result.generator_path).sample(16)
 """
@@ -23,7 +25,7 @@ from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
 from artstyle.gan.models import DCGANDiscriminator, build_discriminator
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
 from artstyle.gan.steering import StyleBatch, load_style, save_style
-from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult, train
+from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
 
 if TYPE_CHECKING:
     from artstyle.gan.curves import plot_runs, read_log
@@ -70,7 +72,6 @@ __all__ = [
     "resolve_model",
     "save_style",
     "shipped_models",
-    "train",
     "weights_dir",
     "world_from_env",
     "write_card",
