@@ -24,7 +24,7 @@ from artstyle.gan.inception import inception_features, inception_kid
 from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
 from artstyle.gan.models import DCGANDiscriminator, build_discriminator
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
-from artstyle.gan.steering import StyleBatch, load_style, save_style
+from artstyle.gan.steering import StyleBatch, between, load_style, more_like, save_style
 from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ __all__ = [
     "TrainResult",
     "TrainingInterrupted",
     "World",
+    "between",
     "build_discriminator",
     "card_path",
     "data_description",
@@ -65,6 +66,7 @@ __all__ = [
     "load_network",
     "load_paintings",
     "load_style",
+    "more_like",
     "plot_runs",
     "portable",
     "read_card",

@@ -43,11 +43,14 @@ from artstyle.errors import ArtstyleError
 from artstyle.gan import (
     StyleBatch,
     StyleGenerator,
+    load_style,
     read_card,
     resolve_model,
+    save_style,
     shipped_models,
-    steering,
 )
+from artstyle.gan import between as latents_between
+from artstyle.gan import more_like as latents_like
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
 from artstyle.nst import KEEP, StyleTransfer, from_mask, read_mask
 from artstyle.pipeline import StylePipeline
@@ -236,7 +239,7 @@ class Studio:
         """A new batch near the picked images of `style`'s batch: its id and images."""
         model, batch = self.source_batch(style)
         picked = batch.pick(style.picks).picked()
-        z = steering.more_like(picked, steer.num_styles, steer.spread, steer.seed)
+        z = latents_like(picked, steer.num_styles, steer.spread, steer.seed)
         return self._drawn(model, StyleBatch(z, steer.seed + 1))
 
     def between(
@@ -248,7 +251,7 @@ class Studio:
             raise ArtstyleError(f"between needs two images of 0..{len(batch.z) - 1}, got {ends}")
         if steer.num_styles < 2:
             raise ArtstyleError("a path between two images needs at least 2 of them")
-        z = steering.between(batch.z[ends[0]], batch.z[ends[1]], steer.num_styles)
+        z = latents_between(batch.z[ends[0]], batch.z[ends[1]], steer.num_styles)
         return self._drawn(model, StyleBatch(z, steer.seed + 1))
 
     def _drawn(self, model: str, batch: StyleBatch) -> dict[str, Any]:
@@ -358,7 +361,7 @@ class Studio:
         style = record["style"]
         batch = None
         if style.get("batch"):  # a steered batch: from the result's style file
-            model, drawn = steering.load_style(self.styles / f"{result_id}.json")
+            model, drawn = load_style(self.styles / f"{result_id}.json")
             batch = self.keep_batch(model, drawn.pick(None))
         choice = StyleChoice(
             model=style["model"], seed=style["seed"], num_styles=style["num_styles"],
@@ -466,7 +469,7 @@ class Studio:
         write_image(result.image, self.results / f"{job.id}.png")
         if not job.style.uploads:
             model, batch = self.source_batch(job.style)
-            steering.save_style(self.styles / f"{job.id}.json", model, batch.pick(job.style.picks))
+            save_style(self.styles / f"{job.id}.json", model, batch.pick(job.style.picks))
         record = {
             "id": job.id, "photo": job.photo, "photo_name": job.photo_name,
             "style": {**asdict(job.style), "describe": job.style.describe()},
