@@ -4,45 +4,36 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     NonNegativeFloat,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from artstyle.errors import ArtstyleError
-
-
-def settings_error(exc: ValidationError) -> ArtstyleError:
-    """One line naming every bad setting, for people (the CLI prints it; the API raises it)."""
-    # a check over several settings (a model validator) has no location: its message names them
-    problems = "; ".join(
-        ": ".join(filter(None, [".".join(map(str, e["loc"])), e["msg"]]))
-        for e in exc.errors(include_url=False)
-    )
-    return ArtstyleError(f"bad {exc.title.removesuffix('Config').lower()} settings: {problems}")
-
+from artstyle.settings import (
+    Section,
+    Sectioned,
+    explicit,
+    given_settings,
+    nest,
+    per_photo_names,
+    settle,
+)
 
 C = TypeVar("C", bound=BaseModel)
 
 
 def with_overrides(cls: type[C], config: BaseModel | None, overrides: dict[str, Any]) -> C:
     """A `cls` made of the explicitly set settings of `config` that `cls` has (a
-    `PipelineConfig`'s own fields are the pipeline's) with `overrides` on top; bad values are one
-    error line."""
-    base = {}
-    if config is not None:
-        base = config.model_dump(exclude_unset=True, include=set(cls.model_fields))
-    try:
-        return cls.model_validate({**base, **overrides})
-    except ValidationError as exc:
-        raise settings_error(exc) from None
+    `PipelineConfig`'s own settings are the pipeline's) with `overrides` on top (flat names,
+    dotted paths or sections, see `artstyle.settings.nest`); bad values are one error line."""
+    return settle(cls, recipe=None if config is None else explicit(config, cls), options=overrides)
 
 
 class _Config(BaseModel):
@@ -77,25 +68,103 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 LayerPresetName = Literal["ast-gan", "gatys"]
 
 
-class TransferConfig(_Config):
-    """Settings of one Gatys style transfer (owned by the style-transfer stage).
+class StyleTargets(Section):
+    """What the style targets depend on, and the networks that compute them: fixed when a
+    `StyleTransfer` (or `StylePipeline`) is made, so its targets are computed once."""
 
-    Defaults: the seed's weights and layers, L-BFGS from the photo; see docs/style_transfer.md.
-    """
-
-    style_weight: float = Field(5e4, ge=0, description="weight b of the style loss")
-    content_weight: float = Field(1.0, ge=0, description="weight a of the content loss")
-    tv_weight: float | None = Field(
-        None, gt=0, description="weight of the total-variation loss (None: off)"
+    layers: LayerPresetName = Field(
+        "ast-gan", description="layer preset: ast-gan (the seed's conv1_1..conv3_1) or gatys"
     )
+    style_layers: list[str] | None = Field(None, description="style layers (None: the preset's)")
+    content_layers: list[str] | None = Field(None, description="content layers (None: preset's)")
+    layer_weights: list[float] | None = Field(
+        None, description="one weight per style layer (None: 1 each)"
+    )
+    style_size: int | None = Field(
+        128,
+        ge=16,
+        le=MAX_SIZE,
+        description="longest side the style images are resized to (None: as they are); "
+        "a generated batch follows its generator's scale unless this is set",
+    )
+    style_blend: list[NonNegativeFloat] | None = Field(
+        None, description="one weight per style image (None: equal), normalised to sum to 1"
+    )
+    backbone: Literal["caffe", "torchvision"] = Field(
+        "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
+    )
+    preserve_color: bool = Field(
+        False,
+        description="transfer luminance only, keep photo colours",
+        json_schema_extra={"studio": True},
+    )
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="seed of noise init (and of a generated style batch)"
+    )
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _preset_alias(cls, value: object) -> object:
+        return "ast-gan" if value == "seed" else value
+
+
+class Machine(Section):
+    """Where and in which number format the networks run: fixed when they are built."""
+
+    device: str = Field("auto", description="auto, cpu or cuda")
+    precision: Precision = Field(
+        "auto",
+        description="number format the VGG19 runs in while painting: auto (bf16 where the CPU "
+        "has AVX512-BF16 or AMX, or the GPU supports it; fp32 elsewhere), fp32, bf16 or fp16; "
+        "the Gram matrices, losses, optimiser and image stay fp32",
+    )
+
+
+class LossWeights(Section):
+    """How much each loss counts (per photo)."""
+
+    per_photo: ClassVar[bool] = True
+
+    style: float = Field(
+        5e4,
+        ge=0,
+        description="weight b of the style loss",
+        json_schema_extra={"flat": "style_weight", "studio": True},
+    )
+    content: float = Field(
+        1.0,
+        ge=0,
+        description="weight a of the content loss",
+        json_schema_extra={"flat": "content_weight"},
+    )
+    tv: float | None = Field(
+        None,
+        gt=0,
+        description="weight of the total-variation loss (None: off)",
+        json_schema_extra={"flat": "tv_weight"},
+    )
+
+
+class Schedule(Section):
+    """The optimisation of each photo: its sizes, steps, optimiser and start (per photo)."""
+
+    per_photo: ClassVar[bool] = True
+
     steps: int = Field(
         26,
         ge=1,
         le=MAX_STEPS,
         description="loss evaluations (forward + backward passes) at `size`, or at `base_size` "
         "for a larger output",
+        json_schema_extra={"studio": True},
     )
-    size: int = Field(512, ge=16, le=MAX_SIZE, description="longest side of the output in pixels")
+    size: int = Field(
+        512,
+        ge=16,
+        le=MAX_SIZE,
+        description="longest side of the output in pixels",
+        json_schema_extra={"studio": True},
+    )
     base_size: int | None = Field(
         512,
         ge=16,
@@ -105,31 +174,6 @@ class TransferConfig(_Config):
     )
     refine_steps: int = Field(
         5, ge=1, le=MAX_STEPS, description="steps at each size above `base_size`"
-    )
-    compile: bool = Field(
-        False,
-        description="compile the loss with torch.compile: 1.05-1.2x faster per step on a CPU "
-        "after 25-45 s of compiling per output size (a few s once cached), so it pays over a "
-        "folder of photos of one size or long runs, not for one photo at the defaults",
-    )
-    photo_batch: int | None = Field(
-        None,
-        ge=1,
-        description="photos of one size painted together as one batch (None: as many as fit "
-        "on a GPU, one on the CPU, where a batch is no faster)",
-    )
-    tile_size: int | None = Field(
-        None,
-        ge=0,
-        description="paint an output too large for memory in overlapping tiles of this side "
-        "(None: tile only when needed, sized from the free memory; 0: never)",
-    )
-    style_size: int | None = Field(
-        128,
-        ge=16,
-        le=MAX_SIZE,
-        description="longest side the style images are resized to (None: as they are); "
-        "a generated batch follows its generator's scale unless this is set",
     )
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="lbfgs or adam")
     lr: float | None = Field(None, gt=0, description="step size (None: 1 for lbfgs, 0.02 adam)")
@@ -146,48 +190,6 @@ class TransferConfig(_Config):
         description="take the loss on the picture clamped to 0..1, the one saved (off: the "
         "optimised image is unbounded and clamped only at the end, the classic method)",
     )
-    layers: LayerPresetName = Field(
-        "ast-gan", description="layer preset: ast-gan (the seed's conv1_1..conv3_1) or gatys"
-    )
-    style_layers: list[str] | None = Field(None, description="style layers (None: the preset's)")
-    content_layers: list[str] | None = Field(None, description="content layers (None: preset's)")
-    layer_weights: list[float] | None = Field(
-        None, description="one weight per style layer (None: 1 each)"
-    )
-    style_blend: list[NonNegativeFloat] | None = Field(
-        None, description="one weight per style image (None: equal), normalised to sum to 1"
-    )
-    backbone: Literal["caffe", "torchvision"] = Field(
-        "caffe", description="caffe (Gatys' weights, shipped) or torchvision (hub cache only)"
-    )
-    preserve_color: bool = Field(False, description="transfer luminance only, keep photo colours")
-    seed: int = Field(
-        0, ge=0, le=MAX_SEED, description="seed of noise init (and of a generated style batch)"
-    )
-    device: str = Field("auto", description="auto, cpu or cuda")
-    precision: Precision = Field(
-        "auto",
-        description="number format the VGG19 runs in while painting: auto (bf16 where the CPU "
-        "has AVX512-BF16 or AMX, or the GPU supports it; fp32 elsewhere), fp32, bf16 or fp16; "
-        "the Gram matrices, losses, optimiser and image stay fp32",
-    )
-
-    @field_validator("layers", mode="before")
-    @classmethod
-    def _preset_alias(cls, value: object) -> object:
-        return "ast-gan" if value == "seed" else value
-
-    def per_photo(self, **settings: Any) -> TransferConfig:
-        """This config with `settings` that may change from one photo to the next (`PER_PHOTO`);
-        any other setting changes the style targets and is refused with one line."""
-        fixed = sorted(set(settings) - PER_PHOTO)
-        if fixed:
-            allowed = ", ".join(sorted(PER_PHOTO))
-            raise ArtstyleError(
-                f"{', '.join(fixed)}: the style targets depend on it and are computed once; make "
-                f"a new StyleTransfer or StylePipeline with it (per call: {allowed})"
-            )
-        return with_overrides(TransferConfig, self, settings)
 
     def passes(self) -> list[tuple[int, int]]:
         """(longest side, steps) of each optimisation pass: `steps` from the photo at `size`,
@@ -203,8 +205,73 @@ class TransferConfig(_Config):
         return passes
 
 
-class PipelineConfig(TransferConfig):
-    """A style transfer whose style batch a trained generator makes (`StylePipeline`)."""
+class Compute(Section):
+    """How the work is laid out on the machine: batches, tiles, compiling (per photo). The
+    picture does not depend on them beyond rounding."""
+
+    per_photo: ClassVar[bool] = True
+
+    photo_batch: int | None = Field(
+        None,
+        ge=1,
+        description="photos of one size painted together as one batch (None: as many as fit "
+        "on a GPU, one on the CPU, where a batch is no faster)",
+    )
+    tile_size: int | None = Field(
+        None,
+        ge=0,
+        description="paint an output too large for memory in overlapping tiles of this side "
+        "(None: tile only when needed, sized from the free memory; 0: never)",
+    )
+    compile: bool = Field(
+        False,
+        description="compile the loss with torch.compile: 1.05-1.2x faster per step on a CPU "
+        "after 25-45 s of compiling per output size (a few s once cached), so it pays over a "
+        "folder of photos of one size or long runs, not for one photo at the defaults",
+    )
+
+
+class TransferConfig(_Config, Sectioned):
+    """Settings of one Gatys style transfer (owned by the style-transfer stage), in sections:
+    `targets` and `machine` are fixed when the style targets are computed; `weights`,
+    `schedule` and `compute` may change from one photo to the next (`per_photo`).
+
+    Flat names still work wherever settings are given (`TransferConfig(style_weight=1e5)`,
+    `run(photo, steps=100)`, flat TOML files); `artstyle config show transfer` lists them all.
+    Defaults: the seed's weights and layers, L-BFGS from the photo; see docs/style_transfer.md.
+    """
+
+    targets: StyleTargets = Field(default_factory=StyleTargets)
+    machine: Machine = Field(default_factory=Machine)
+    weights: LossWeights = Field(default_factory=LossWeights)
+    schedule: Schedule = Field(default_factory=Schedule)
+    compute: Compute = Field(default_factory=Compute)
+
+    def per_photo(self, **settings: Any) -> TransferConfig:
+        """This config with `settings` that may change from one photo to the next (those of
+        the per-photo sections, by flat name, path or section); any other setting changes the
+        style targets and is refused with one line."""
+        given = nest(type(self), settings)
+        fixed = sorted(
+            setting.flat if setting else path
+            for path, setting in given_settings(type(self), given)
+            if not (setting and setting.per_photo)
+        )
+        if fixed:
+            allowed = ", ".join(sorted(per_photo_names(type(self))))
+            raise ArtstyleError(
+                f"{', '.join(fixed)}: the style targets depend on it and are computed once; make "
+                f"a new StyleTransfer or StylePipeline with it (per call: {allowed})"
+            )
+        return with_overrides(type(self), self, given)
+
+    def passes(self) -> list[tuple[int, int]]:
+        """(longest side, steps) of each optimisation pass (`Schedule.passes`)."""
+        return self.schedule.passes()
+
+
+class PipelineTargets(StyleTargets):
+    """The style targets of a generated style batch: also the generator and the batch's size."""
 
     model: str = Field(
         "impressionism", description="generator of the style batch: shipped name, file or run"
@@ -214,14 +281,15 @@ class PipelineConfig(TransferConfig):
     )
 
 
-#: Settings a call may change (`StyleTransfer.run(photo, steps=100)`): the style targets do not
-#: depend on them. The others (layers, weights per layer, style size and blend, backbone, colour
-#: preservation, device, the style batch) are fixed when the targets are computed.
-PER_PHOTO = frozenset(
-    {"style_weight", "content_weight", "tv_weight", "steps", "size", "base_size",
-     "refine_steps", "compile", "photo_batch", "tile_size", "optimizer", "lr", "init",
-     "pyramid", "bounded"}
-)  # fmt: skip
+class PipelineConfig(TransferConfig):
+    """A style transfer whose style batch a trained generator makes (`StylePipeline`)."""
+
+    targets: PipelineTargets = Field(default_factory=PipelineTargets)
+
+
+#: Flat names of the settings a call may change (`StyleTransfer.run(photo, steps=100)`): those of
+#: the per-photo sections, on which the style targets do not depend.
+PER_PHOTO = per_photo_names(TransferConfig)
 
 
 class VideoConfig(_Config):

@@ -150,14 +150,9 @@ class Evaluator:
         if self._vgg is None:
             self._vgg = Reference.of(self.paintings, generator.device)
         vgg = tuple(evaluate(generator, self._vgg, n=n, seed=s) for s in seeds)
+        files = self.paintings.files
         gaps = {
-            preset: PresetGap(
-                tuple(
-                    style_gaps(
-                        generator, self.paintings.files, n, seeds, PipelineConfig(layers=preset)
-                    )
-                )
-            )
+            preset: PresetGap(tuple(style_gaps(generator, files, n, seeds, _with_layers(preset))))
             for preset in GAP_PRESETS
         }
         reference = self.inception_reference()
@@ -180,3 +175,7 @@ class Evaluator:
         """Why Inception KID is missing, if it is."""
         ref = self._inception
         return str(ref) if isinstance(ref, ArtstyleError) else None
+
+
+def _with_layers(preset: str) -> PipelineConfig:
+    return PipelineConfig.model_validate({"targets": {"layers": preset}})

@@ -85,11 +85,13 @@ class StylePipeline:
         `num_styles` samples of its `seed`."""
         self.generator = generator
         cfg = with_overrides(PipelineConfig, config, overrides)
-        if "style_size" not in cfg.model_fields_set:
+        if "style_size" not in cfg.targets.model_fields_set:
             # the samples are used at the scale they were learned at (the card's sample size)
             cfg = with_overrides(PipelineConfig, cfg, {"style_size": generator.sample_size})
         self.config = cfg
-        self.batch = batch or StyleBatch.sampled(generator, cfg.num_styles, cfg.seed)
+        self.batch = batch or StyleBatch.sampled(
+            generator, cfg.targets.num_styles, cfg.targets.seed
+        )
 
     @classmethod
     def from_pretrained(
@@ -102,7 +104,7 @@ class StylePipeline:
         if model is not None:
             overrides = {**overrides, "model": str(model)}
         cfg = with_overrides(PipelineConfig, config, overrides)
-        generator = StyleGenerator.from_pretrained(cfg.model, cfg.device)
+        generator = StyleGenerator.from_pretrained(cfg.targets.model, cfg.machine.device)
         return cls(generator, cfg)
 
     @classmethod
@@ -112,13 +114,14 @@ class StylePipeline:
         """The style a style file records (`save_style`): its model and its batch, bit for bit."""
         model, batch = load_style(path)
         cfg = with_overrides(PipelineConfig, config, {**overrides, "model": model})
-        return cls(StyleGenerator.from_pretrained(model, cfg.device), cfg, batch)
+        return cls(StyleGenerator.from_pretrained(model, cfg.machine.device), cfg, batch)
 
     def save_style(self, path: str | Path) -> Path:
         """Write this pipeline's style batch to a style file (`from_style_file` reads it); the
         model is named as the config names it when that is this generator's file."""
-        named = resolve_model(self.config.model).resolve() == self.generator.source.resolve()
-        return save_style(path, self.config.model if named else self.generator.source, self.batch)
+        model = self.config.targets.model
+        named = resolve_model(model).resolve() == self.generator.source.resolve()
+        return save_style(path, model if named else self.generator.source, self.batch)
 
     @functools.cached_property
     def styles(self) -> torch.Tensor:

@@ -105,7 +105,7 @@ def style_gaps(
                 generated=tuple(relative_errors(mean_grams(pipe.transfer), reference)),
                 floor=tuple(relative_errors(real, reference)),
                 n=n,
-                style_size=pipe.config.style_size,
+                style_size=pipe.config.targets.style_size,
             )
         )
     return gaps

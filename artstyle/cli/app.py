@@ -19,9 +19,9 @@ from rich.progress import (
 )
 from typer.core import TyperGroup
 
-from artstyle.config import settings_error
 from artstyle.device import keep_freed_memory
 from artstyle.errors import ArtstyleError
+from artstyle.settings import settings_error
 
 #: Messages for people go to stderr so that stdout stays clean for paths and tables.
 console = Console(stderr=True)

@@ -15,9 +15,9 @@ from rich.progress import (
     TaskID,
 )
 from rich.table import Table
-from typer.core import TyperCommand
 
 from artstyle.cli.app import EXIT_SOME_FAILED, app, console, error_line, field_help, task_progress
+from artstyle.cli.settings import Flag, SettingsCommand, with_settings
 from artstyle.cli.video import is_clip, paint_clip
 from artstyle.config import PipelineConfig, RegionsConfig, VideoConfig, read_toml
 from artstyle.errors import ArtstyleError
@@ -39,7 +39,8 @@ _STYLE_FLAGS = ("--styles", "-s")
 _HELP = "\n\n".join(
     [
         "Paint photos with a style: by default the style a shipped GAN learned "
-        f"(`--model {_DEFAULTS.model}`), which generates a batch of {_DEFAULTS.num_styles} style "
+        f"(`--model {_DEFAULTS.targets.model}`), which generates a batch of "
+        f"{_DEFAULTS.targets.num_styles} style "
         "images whose Gram matrices are averaged; or your own style images with `--styles`.",
         "PHOTO may be files or folders (searched recursively; the structure is mirrored under "
         "OUT). With no PHOTO, a bundled example photo is painted. Results go to "
@@ -49,6 +50,9 @@ _HELP = "\n\n".join(
         "one frame to the next, into `-o painted.mp4` with its frame rate and audio (default "
         "OUT/NAME_stylized.mp4); with `--frames` a folder of numbered frames is painted into "
         "the folder OUT. Needs the video extra; resumable (docs/video.md).",
+        "Settings: the common ones have flags below; every setting is `--set section.field=value` "
+        "or a `--config` file, and `artstyle config show transfer` lists them all with their "
+        "defaults.",
         "Exit 0: all painted; 1: some inputs failed (the rest are done); 2: usage error.",
         "Examples:\n\n"
         "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
@@ -62,8 +66,12 @@ _HELP = "\n\n".join(
 )
 
 
-class _GreedyStylesCommand(TyperCommand):
-    """Lets `--styles a.jpg b/ c.png` take several paths, as the usage line promises."""
+class _TransferCommand(SettingsCommand):
+    """Lets `--styles a.jpg b/ c.png` take several paths, as the usage line promises; a flag of
+    a setting that has none any more is one line naming its `--set`."""
+
+    settings_model = PipelineConfig
+    settings_name = "transfer"
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, spread_option(args, _STYLE_FLAGS))
@@ -88,27 +96,38 @@ def spread_option(args: Sequence[str], flags: Sequence[str]) -> list[str]:
     return out
 
 
-def _about(field: str, text: str = "") -> str:
-    return field_help(PipelineConfig, field, text)
+#: The settings `artstyle transfer` has flags for; every other one is `--set section.field=...`.
+FLAGS = (
+    Flag("weights.style"),
+    Flag("weights.content"),
+    Flag("schedule.steps"),
+    Flag("schedule.size"),
+    Flag(
+        "targets.style_size",
+        zero_is_none=True,
+        help=escape(
+            "longest side of the style images, 0: as they are [default: a generated batch at "
+            f"its generator's scale, style files at {_DEFAULTS.targets.style_size}]"
+        ),
+    ),
+    Flag("targets.preserve_color"),
+    Flag("targets.model", ("--model", "-m")),
+    Flag("targets.num_styles"),
+    Flag("targets.seed"),
+    Flag("machine.device"),
+    Flag("machine.precision"),
+    # spelled so in shipped docs: they keep working, unlisted
+    Flag("compute.photo_batch", hidden=True),
+    Flag("compute.compile", hidden=True),
+    Flag("compute.tile_size", hidden=True),
+    Flag("schedule.pyramid", hidden=True),
+    Flag("schedule.bounded", ("--bounded/--unbounded",), hidden=True),
+    Flag("targets.layers", hidden=True),
+)
 
 
-def _names(text: str | None) -> list[str] | None:
-    """`a,b , c` -> ["a", "b", "c"]; None stays None."""
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-
-def _numbers(text: str | None) -> list[float] | None:
-    """`1, 0.5` -> [1.0, 0.5]; a word that is not a number is one error line."""
-    names = _names(text)
-    if names is None:
-        return None
-    try:
-        return [float(t) for t in names]
-    except ValueError:
-        raise ArtstyleError(f"{text!r}: expected comma-separated numbers, e.g. 1,0.5") from None
-
-
-@app.command("transfer", cls=_GreedyStylesCommand, help=_HELP)
+@app.command("transfer", cls=_TransferCommand, help=_HELP)
+@with_settings(PipelineConfig, FLAGS, "transfer")
 def transfer_command(
     photos: list[Path] | None = typer.Argument(
         None, help="photos, or folders of photos \\[default: a bundled example photo]"
@@ -116,11 +135,6 @@ def transfer_command(
     styles: list[Path] | None = typer.Option(
         None, *_STYLE_FLAGS, help="your own style images or folders, instead of a generator"
     ),
-    config_file: Path | None = typer.Option(
-        None, "--config", help="TOML file of settings (PipelineConfig); options given here win"
-    ),
-    model: str | None = typer.Option(None, "--model", "-m", help=_about("model")),
-    num_styles: int | None = typer.Option(None, help=_about("num_styles")),
     save_styles: bool = typer.Option(False, help="also write the style batch as a grid"),
     mask: Path | None = typer.Option(
         None,
@@ -158,63 +172,9 @@ def transfer_command(
         help="K/N: paint only shard K of N (a fixed split by file; run N of these anywhere, "
         "e.g. a Slurm array, into the same OUT)",
     ),
-    style_weight: float | None = typer.Option(None, help=_about("style_weight")),
-    content_weight: float | None = typer.Option(None, help=_about("content_weight")),
-    tv_weight: float | None = typer.Option(
-        None, help=_about("tv_weight", "weight of the total-variation loss (none: off)")
-    ),
-    steps: int | None = typer.Option(None, help=_about("steps")),
-    size: int | None = typer.Option(None, help=_about("size")),
-    base_size: int | None = typer.Option(
-        None,
-        help=_about(
-            "base_size", "a larger output is painted at this size, then refined (0: never)"
-        ),
-    ),
-    refine_steps: int | None = typer.Option(None, help=_about("refine_steps")),
-    photo_batch: int | None = typer.Option(None, help=_about("photo_batch")),
-    compile_loss: bool | None = typer.Option(
-        None, "--compile/--no-compile", help=_about("compile")
-    ),
-    tile_size: int | None = typer.Option(None, help=_about("tile_size")),
-    style_size: int | None = typer.Option(
-        None,
-        help=escape(
-            "longest side of the style images, 0: as they are [default: a generated batch at "
-            f"its generator's scale, style files at {_DEFAULTS.style_size}]"
-        ),
-        show_default=False,
-    ),
-    optimizer: str | None = typer.Option(None, help=_about("optimizer")),
-    lr: float | None = typer.Option(None, help=_about("lr")),
-    init: str | None = typer.Option(None, help=_about("init")),
-    pyramid: int | None = typer.Option(None, help=_about("pyramid")),
-    bounded: bool | None = typer.Option(None, "--bounded/--unbounded", help=_about("bounded")),
-    layers: str | None = typer.Option(None, help=_about("layers")),
-    style_layers: str | None = typer.Option(
-        None,
-        help=_about(
-            "style_layers", "comma-separated, e.g. conv_1,conv_3,relu3_1 (none: the preset's)"
-        ),
-    ),
-    content_layers: str | None = typer.Option(
-        None, help=_about("content_layers", "comma-separated, e.g. relu4_2 (none: the preset's)")
-    ),
-    layer_weights: str | None = typer.Option(
-        None, help=_about("layer_weights", "comma-separated, one per style layer (none: 1 each)")
-    ),
-    style_blend: str | None = typer.Option(
-        None, help=_about("style_blend", "comma-separated, one per style image (none: equal)")
-    ),
-    backbone: str | None = typer.Option(None, help=_about("backbone")),
-    preserve_color: bool | None = typer.Option(
-        None, "--preserve-color/--no-preserve-color", help=_about("preserve_color")
-    ),
     save_every: int = typer.Option(
         0, help="also save the image every K steps, and the losses as CSV (0: never)"
     ),
-    seed: int | None = typer.Option(None, help=_about("seed")),
-    device: str | None = typer.Option(None, help=_about("device")),
     temporal_weight: float | None = typer.Option(
         None, help=field_help(VideoConfig, "temporal_weight")
     ),
@@ -222,20 +182,9 @@ def transfer_command(
     frames: bool = typer.Option(
         False, "--frames", help="PHOTO is a folder of numbered frames: paint it as one video"
     ),
-    precision: str | None = typer.Option(None, help=_about("precision")),
+    *,
+    settings: PipelineConfig,  # settled by `with_settings` from the flags, --set and --config
 ) -> None:
-    given: dict[str, Any] = {
-        "model": model, "num_styles": num_styles, "style_weight": style_weight,
-        "content_weight": content_weight, "tv_weight": tv_weight, "steps": steps, "size": size,
-        "refine_steps": refine_steps, "photo_batch": photo_batch, "compile": compile_loss,
-        "tile_size": tile_size, "optimizer": optimizer, "lr": lr, "init": init,
-        "pyramid": pyramid, "bounded": bounded,
-        "layers": layers, "backbone": backbone, "preserve_color": preserve_color, "seed": seed,
-        "device": device, "precision": precision, "style_layers": _names(style_layers),
-        "content_layers": _names(content_layers), "layer_weights": _numbers(layer_weights),
-        "style_blend": _numbers(style_blend),
-    }  # fmt: skip
-    settings = _settings(given, config_file, base_size, style_size)
     inputs = list(photos or []) or [_example(out)]
     style_files = find_images(styles) if styles else []
     if styles and not style_files:
@@ -269,21 +218,6 @@ def transfer_command(
     painter, batch, pipe = _stage(settings, style_files, targets, style_file, spec, mask_values)
     _save_extras(painter, pipe, batch, work, out, save_style, save_targets, save_styles)
     _paint(painter, work, out, save_every)
-
-
-def _settings(
-    given: dict[str, Any],
-    config_file: Path | None,
-    base_size: int | None,
-    style_size: int | None,
-) -> PipelineConfig:
-    """The pipeline's settings: the TOML file, then the options given (0 turns a size off)."""
-    overrides = {k: v for k, v in given.items() if v is not None}
-    for name, value in (("base_size", base_size), ("style_size", style_size)):
-        if value is not None:  # 0 spells "off" on the command line; None in the settings
-            overrides[name] = value or None
-    from_file = read_toml(config_file) if config_file else {}
-    return PipelineConfig.model_validate({**from_file, **overrides})
 
 
 def _example(out: Path) -> Path:
@@ -473,11 +407,12 @@ def _painter(
     if style_files:
         with console.status(f"computing the style targets of {len(style_files)} images"):
             return StyleTransfer(style_files, settings), None, None
-    with console.status(f"generating the style batch of {style_file or settings.model}"):
+    model = settings.targets.model
+    with console.status(f"generating the style batch of {style_file or model}"):
         if style_file is not None:
             pipe = StylePipeline.from_style_file(style_file, settings)
         else:
-            pipe = StylePipeline.from_pretrained(settings.model, settings)
+            pipe = StylePipeline.from_pretrained(model, settings)
         return pipe.transfer, pipe.styles, pipe
 
 

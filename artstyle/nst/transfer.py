@@ -20,7 +20,7 @@ from PIL import Image
 
 from artstyle import tensorfile
 from artstyle.backbone import PRESETS, VGGFeatures
-from artstyle.config import PER_PHOTO, TransferConfig, with_overrides
+from artstyle.config import StyleTargets, TransferConfig, with_overrides
 from artstyle.device import resolve_device
 from artstyle.errors import ArtstyleError
 from artstyle.images import (
@@ -101,7 +101,7 @@ class StyleTransfer:
         self.num_styles = len(styles)
         if self.num_styles == 0:
             raise ArtstyleError("no style images given")
-        blend = torch.tensor(self.config.style_blend or [1.0] * self.num_styles)
+        blend = torch.tensor(self.config.targets.style_blend or [1.0] * self.num_styles)
         if len(blend) != self.num_styles or blend.sum() <= 0:
             raise ArtstyleError(
                 f"style_blend needs {self.num_styles} non-negative weights with a positive sum"
@@ -117,22 +117,22 @@ class StyleTransfer:
     def _setup(self, cfg: TransferConfig) -> list[float]:
         """The settings, device and VGG19 of this object; returns the style layers' weights."""
         self.config = cfg
-        self.device = resolve_device(cfg.device)
-        preset = PRESETS[cfg.layers]
-        style_layers = list(cfg.style_layers or preset.style)
-        content_layers = list(cfg.content_layers or preset.content)
-        layer_weights = cfg.layer_weights or [1.0] * len(style_layers)
+        self.device = resolve_device(cfg.machine.device)
+        preset = PRESETS[cfg.targets.layers]
+        style_layers = list(cfg.targets.style_layers or preset.style)
+        content_layers = list(cfg.targets.content_layers or preset.content)
+        layer_weights = cfg.targets.layer_weights or [1.0] * len(style_layers)
         if len(layer_weights) != len(style_layers):
             raise ArtstyleError(
                 f"{len(layer_weights)} layer weights given for {len(style_layers)} style layers"
             )
         layers = style_layers + content_layers
-        self.net = VGGFeatures(layers, cfg.backbone).to(self.device)
-        dtype = resolve_dtype(cfg.precision, self.device)
+        self.net = VGGFeatures(layers, cfg.targets.backbone).to(self.device)
+        dtype = resolve_dtype(cfg.machine.precision, self.device)
         self.paint_net = (
             self.net
             if dtype == torch.float32
-            else VGGFeatures(layers, cfg.backbone, dtype).to(self.device)
+            else VGGFeatures(layers, cfg.targets.backbone, dtype).to(self.device)
         )
         self._num_style_layers = len(style_layers)
         self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
@@ -183,14 +183,14 @@ class StyleTransfer:
             raise ArtstyleError(f"{path}: not an artstyle style-targets file")
         cfg = with_overrides(TransferConfig, config, overrides)
         stored, given = meta["settings"], cls._target_settings(cfg)
-        clash = [k for k in stored if k in cfg.model_fields_set and given[k] != stored[k]]
+        clash = [k for k in stored if k in cfg.targets.model_fields_set and given[k] != stored[k]]
         if clash:
             raise ArtstyleError(
                 f"{path}: the targets were computed with other {', '.join(clash)}; "
                 "leave those settings out or compute new targets"
             )
         self = cls.__new__(cls)
-        self._setup(with_overrides(TransferConfig, cfg, stored))
+        self._setup(with_overrides(TransferConfig, cfg, {"targets": stored}))
         self.num_styles = meta["num_styles"]
         self.targets = [
             GramTarget(tensors[f"target.{i}"].to(self.device), spread, weight)
@@ -200,8 +200,10 @@ class StyleTransfer:
 
     @staticmethod
     def _target_settings(cfg: TransferConfig) -> dict[str, Any]:
-        fields = set(TransferConfig.model_fields) - PER_PHOTO - {"device", "seed", "precision"}
-        return cfg.model_dump(mode="json", include=fields)
+        """The settings the targets' values depend on (the `targets` section but the seed,
+        which only made the batch), as a targets file records them."""
+        fields = set(StyleTargets.model_fields) - {"seed"}
+        return cfg.targets.model_dump(mode="json", include=fields)
 
     def _style_batches(
         self, styles: StyleSource, blend: torch.Tensor
@@ -233,7 +235,7 @@ class StyleTransfer:
 
     def _style_shape(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) a style image of this size is resized to (`style_size`)."""
-        size = self.config.style_size
+        size = self.config.targets.style_size
         if size is None or max(height, width) == size:
             return height, width
         width, height = fit_longest((width, height), size, self.net.min_side)
@@ -248,7 +250,7 @@ class StyleTransfer:
 
     def _content(self, image: torch.Tensor) -> torch.Tensor:
         """What the loss sees of an image: its luminance with `preserve_color`, else itself."""
-        return luminance(image) if self.config.preserve_color else image
+        return luminance(image) if self.config.targets.preserve_color else image
 
     def _at_size(self, image: Image.Image, size: int) -> torch.Tensor:
         """A picture as a tensor on this device, its longest side `size` (or its short side what
@@ -261,7 +263,8 @@ class StyleTransfer:
         """Paint one photo; `callback(step, losses, image)` is called after every step.
 
         `settings` change this call only, among those the style targets do not depend on
-        (`artstyle.config.PER_PHOTO`): `run(photo, steps=100, size=1024)`.
+        (the per-photo sections of `TransferConfig`, by flat name or path):
+        `run(photo, steps=100, size=1024)`.
         An output larger than `base_size` is painted at that size first; each pass's result,
         upsampled, starts the next at twice the size (`TransferConfig.passes`); steps are
         numbered across the passes.
@@ -344,10 +347,10 @@ class StyleTransfer:
         photo, so a batch is no faster there), and one for an output painted in tiles."""
         cfg = cfg or self.config
         width, height = self.pass_shapes(size, cfg)[-1]
-        if tiles.tile_side(height, width, cfg.tile_size, self.device) is not None:
+        if tiles.tile_side(height, width, cfg.compute.tile_size, self.device) is not None:
             return 1
-        if cfg.photo_batch is not None:
-            return cfg.photo_batch
+        if cfg.compute.photo_batch is not None:
+            return cfg.compute.photo_batch
         return tiles.photos_that_fit(height * width, self.device)
 
     def _paint(
@@ -366,7 +369,7 @@ class StyleTransfer:
         content = self._content(original)
         start = self._init(cfg, content) if init is None else init.clamp(0, 1)
         count, _, height, width = original.shape
-        side = tiles.tile_side(height, width, cfg.tile_size, self.device)
+        side = tiles.tile_side(height, width, cfg.compute.tile_size, self.device)
         if side is not None and count > 1:
             raise ArtstyleError("an output painted in tiles is painted alone, not in a batch")
         objective = self._guided_objective(cfg, content, side)
@@ -384,11 +387,11 @@ class StyleTransfer:
             start,
             objective,
             steps=steps,
-            optimizer=cfg.optimizer,
-            lr=cfg.lr,
+            optimizer=cfg.schedule.optimizer,
+            lr=cfg.schedule.lr,
             history_size=tiles.lbfgs_history(count * height * width, self.device),
-            levels=cfg.pyramid,
-            bounded=cfg.bounded,
+            levels=cfg.schedule.pyramid,
+            bounded=cfg.schedule.bounded,
             callback=report,
             view=lambda image: self._view(image, original, painted),
         )
@@ -454,9 +457,9 @@ class StyleTransfer:
         masks: list[torch.Tensor] | None = None,
     ) -> LossFn:
         """The same loss as `_objective`, evaluated in tiles of `side` (`nst.tiles`)."""
-        if cfg.tv_weight:
+        if cfg.weights.tv:
             raise ArtstyleError("tv_weight is not available for tiled outputs; use --tile-size 0")
-        weights = (cfg.content_weight, cfg.style_weight)
+        weights = (cfg.weights.content, cfg.weights.style)
         styles = [(self.targets, 1.0)] if masks is None else self._region_styles()
         return tiles.TiledObjective(
             self.paint_net, self._num_style_layers, styles, content, side, weights, masks
@@ -473,12 +476,12 @@ class StyleTransfer:
         pass's size), one value per image, with the regions' style loss given their `masks` at
         each style layer, seen through `net` (by default the one that paints, which also
         computes the content targets, so the photo itself has no content loss); compiled with
-        `cfg.compile`."""
+        `cfg.compute.compile`."""
         net = net or self.paint_net
         with torch.no_grad():
             content_targets = net(content)[self._num_style_layers :]
-        weights = (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
-        terms = self._compiled_terms() if cfg.compile else self._terms
+        weights = (cfg.weights.content, cfg.weights.style, cfg.weights.tv)
+        terms = self._compiled_terms() if cfg.compute.compile else self._terms
         return lambda image: terms(net, image, content_targets, weights, masks)
 
     def _compiled_terms(self) -> Callable[..., dict[str, torch.Tensor]]:
@@ -520,7 +523,7 @@ class StyleTransfer:
         Puts results made with other settings (sizes, passes, steps, precisions) on this one
         objective, evaluated in fp32.
         """
-        size = self.config.size
+        size = self.config.schedule.size
         original = self._at_size(load_image(photo), size)
         if isinstance(painting, torch.Tensor):
             image = painting.to(self.device)
@@ -558,13 +561,13 @@ class StyleTransfer:
     ) -> torch.Tensor:
         """The picture shown for optimised `image`: its own colours, or the photo's restored;
         blended with the photo by `painted` where regions keep it."""
-        view = restore_color(image, original) if self.config.preserve_color else image
+        view = restore_color(image, original) if self.config.targets.preserve_color else image
         return guided.blend(view, original, painted)
 
     def _init(self, cfg: TransferConfig, content: torch.Tensor) -> torch.Tensor:
-        if cfg.init == "content":
+        if cfg.schedule.init == "content":
             return content
-        generator = torch.Generator().manual_seed(self.config.seed)
+        generator = torch.Generator().manual_seed(self.config.targets.seed)
         return torch.rand(content.shape, generator=generator).to(self.device)
 
     def __call__(

@@ -33,7 +33,6 @@ from PIL import Image
 from artstyle import atomic
 from artstyle.config import (
     MAX_STYLES,
-    PER_PHOTO,
     PipelineConfig,
     SteeringConfig,
     TransferConfig,
@@ -54,9 +53,13 @@ from artstyle.gan import more_like as latents_like
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
 from artstyle.nst import KEEP, StyleTransfer, from_mask, read_mask
 from artstyle.pipeline import StylePipeline
+from artstyle.settings import by_flat_name, settings_of, settle
 
-#: The settings the page offers for each photo (the rest keep the library's defaults).
-PAGE_SETTINGS = ("style_weight", "size", "steps", "preserve_color")
+#: The settings the page offers (by flat name; the rest keep the library's defaults): those the
+#: settings models tag `studio` (`Field(json_schema_extra={"studio": True})`).
+PAGE_SETTINGS = tuple(s.flat for s in settings_of(PipelineConfig) if s.extra("studio"))
+#: Of those, the ones that may change from one photo to the next (the others make a style anew).
+PER_PHOTO = frozenset(s.flat for s in settings_of(PipelineConfig) if s.per_photo)
 #: Largest upload accepted, in MB, and most photos waiting or being painted, unless told.
 MAX_UPLOAD_MB, MAX_QUEUE = 25, 32
 #: Style transfers kept ready (their Gram targets computed), most recently used last.
@@ -73,9 +76,9 @@ class Cancelled(Exception):
 
 def defaults() -> dict[str, Any]:
     """The page's controls with their defaults, from the settings models (written once there)."""
-    fields = {**TransferConfig.model_fields, **PipelineConfig.model_fields}
+    settings = by_flat_name(PipelineConfig)
     return {
-        name: {"default": fields[name].default, "about": fields[name].description or ""}
+        name: {"default": settings[name].default, "about": settings[name].description}
         for name in (*PAGE_SETTINGS, "num_styles")
     }
 
@@ -448,7 +451,7 @@ class Studio:
             mask = read_mask(self._upload_path(job.mask))
             rest = None
             if job.rest is not None:
-                other = StyleChoice(job.rest, num_styles=PipelineConfig().num_styles)
+                other = StyleChoice(job.rest, num_styles=PipelineConfig().targets.num_styles)
                 rest = self._transfer(other, job.settings).targets
             names = (job.style.describe(), job.rest or KEEP)
             transfer = transfer.with_regions(from_mask(mask, transfer.targets, rest, names))
@@ -482,23 +485,24 @@ class Studio:
 
     def _config(self, style: StyleChoice, settings: dict[str, Any]) -> TransferConfig:
         """The settings of a style's stage; a bad value or an unknown model is one line."""
-        base: dict[str, Any] = {"device": self.device, "seed": style.seed, **settings}
+        studio = {"device": self.device, "seed": style.seed}
         if style.model is not None and not style.uploads:
             self.generator(style.model)  # a model this studio offers
-            chosen = {"model": style.model, "num_styles": style.num_styles}
-            return with_overrides(PipelineConfig, None, {**base, **chosen})
-        return with_overrides(TransferConfig, None, base)
+            chosen = {**studio, "model": style.model, "num_styles": style.num_styles}
+            return settle(PipelineConfig, recipe=chosen, options=settings)
+        return settle(TransferConfig, recipe=studio, options=settings)
 
     def _transfer(self, style: StyleChoice, settings: dict[str, Any]) -> StyleTransfer:
         """The style stage for a batch, its targets computed once and kept for the next photos:
         uploads as they are, a model's picked images through `StylePipeline` (which paints them
         at the scale its generator learned)."""
-        key = (style, bool(settings.get("preserve_color", False)))
+        fixed = {k: v for k, v in settings.items() if k not in PER_PHOTO}
+        key = (style, tuple(sorted(fixed.items())))
         with self._lock:
             if key in self._transfers:
                 self._transfers.move_to_end(key)
                 return self._transfers[key]
-        cfg = self._config(style, {"preserve_color": key[1]})
+        cfg = self._config(style, fixed)
         if style.uploads:
             transfer = StyleTransfer([self._upload_path(u) for u in style.uploads], cfg)
         else:

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from artstyle import atomic
-from artstyle.config import VideoConfig, with_overrides
+from artstyle.config import TransferConfig, VideoConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.images import fit_longest, read_image, refuse_overwrite, to_tensor, write_image
 from artstyle.nst import StyleTransfer, TemporalAnchor
@@ -83,8 +83,8 @@ def paint_video(
     """Paint the video (or folder of frames) `source` into `out` (a video file, or a folder of
     frames for a folder) with `painter`'s style; resumes where a stopped run left off.
 
-    Frames are painted at `painter.config.size` (longest side; even sides, as video encoders
-    need). `overrides` are `VideoConfig` settings: `paint_video(p, "a.mp4", "b.mp4",
+    Frames are painted at `painter.config.schedule.size` (longest side; even sides, as video
+    encoders need). `overrides` are `VideoConfig` settings: `paint_video(p, "a.mp4", "b.mp4",
     temporal_weight=0)`.
     """
     cfg = with_overrides(VideoConfig, config, overrides)
@@ -121,7 +121,7 @@ def paint_video(
 
 def _painted_size(size: tuple[int, int], painter: StyleTransfer) -> tuple[int, int]:
     """(width, height) frames are painted at: the longest side `size`, both sides even."""
-    width, height = fit_longest(size, painter.config.size, painter.net.min_side)
+    width, height = fit_longest(size, painter.config.schedule.size, painter.net.min_side)
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
@@ -142,7 +142,7 @@ def _paint_frame(
     begin = time.perf_counter()
     tensor = to_tensor(Image.fromarray(frame))
     if previous is None:
-        steps, start, anchor = painter.config.steps, tensor, None
+        steps, start, anchor = painter.config.schedule.steps, tensor, None
     else:
         last_gray, last_path = previous
         current = flow.gray(frame)
@@ -167,13 +167,14 @@ def _tensor(picture: np.ndarray) -> torch.Tensor:
 def _claim(folder: Path, painter: StyleTransfer, cfg: VideoConfig) -> None:
     """Record the settings in the work folder, or check that its frames were painted with
     these: resuming with other settings would mix two looks in one clip."""
-    settings = {"transfer": painter.config.model_dump(mode="json"), "video": cfg.model_dump()}
-    settings["transfer"].pop("device", None)
+    settings = {"transfer": _comparable(painter.config), "video": cfg.model_dump()}
     path = folder / SETTINGS_FILE
     if path.exists():
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            # written flat before the settings had sections: read as they are read now
+            stored["transfer"] = _comparable(TransferConfig.model_validate(stored["transfer"]))
+        except (OSError, ValueError, TypeError, KeyError):
             stored = None
         if stored != settings:
             raise ArtstyleError(
@@ -182,3 +183,10 @@ def _claim(folder: Path, painter: StyleTransfer, cfg: VideoConfig) -> None:
             )
         return
     atomic.write_text(path, json.dumps(settings, indent=1, sort_keys=True))
+
+
+def _comparable(config: TransferConfig) -> dict[str, Any]:
+    """The settings a clip's frames depend on (all but the device), as JSON."""
+    settings = config.model_dump(mode="json")
+    settings["machine"].pop("device", None)
+    return settings

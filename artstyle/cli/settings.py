@@ -1,0 +1,198 @@
+"""A command's settings options, generated from its settings model.
+
+A command names a few curated flags (the settings people reach for); every other setting is
+`--set section.field=value` (repeatable) or a `--config FILE.toml`. The flags' types, help and
+defaults come from the model, and the command receives the settled model (`settings.settle`:
+recipe, then file, then options). A flag spelling a setting that has no flag any more is one
+line naming its new spelling, not click's generic error.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import typer
+from pydantic import BaseModel
+from rich.markup import escape
+from typer.core import TyperCommand
+
+from artstyle.config import read_toml
+from artstyle.errors import ArtstyleError
+from artstyle.settings import by_flat_name, by_path, parse_set, settle, shown, value_type
+
+R = TypeVar("R")
+
+#: The parameter a decorated command receives its settled settings in.
+SETTINGS = "settings"
+#: The heading of the settings options in `--help`.
+PANEL = "Settings (every one: artstyle config show)"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A curated flag for the setting at `path`. `decls`: its spellings (default `--flat-name`,
+    `--flat-name/--no-flat-name` for a switch); `hidden`: kept working for shipped docs but not
+    listed; `zero_is_none`: 0 on the command line means no value (None)."""
+
+    path: str
+    decls: tuple[str, ...] = ()
+    help: str = ""
+    hidden: bool = False
+    zero_is_none: bool = False
+
+
+def flag_decls(model: type[BaseModel], flag: Flag) -> tuple[str, ...]:
+    setting = by_path(model)[flag.path]
+    if flag.decls:
+        return flag.decls
+    name = "--" + setting.flat.replace("_", "-")
+    if value_type(setting.info) is bool:
+        return (f"{name}/--no-{name[2:]}",)
+    return (name,)
+
+
+def _option_type(model: type[BaseModel], flag: Flag) -> tuple[Any, dict[str, Any]]:
+    """The option's Python type (None: not given) and extra typer arguments (choices)."""
+    kind = value_type(by_path(model)[flag.path].info)
+    if get_origin(kind) is Literal:  # typer offers choices for an Enum
+        choices = enum.Enum(flag.path, {str(a): str(a) for a in get_args(kind)}, type=str)  # type: ignore[misc]
+        return choices | None, {}
+    if kind in (bool, int, float, str):
+        return kind | None, {}
+    return str | None, {}  # lists and the rest: read as --set reads them
+
+
+def with_settings(
+    model: type[BaseModel], flags: Sequence[Flag], command: str
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Decorate a command function that takes `settings: model`: its flags, `--set` and
+    `--config` become options, and it is called with the settled settings."""
+
+    def decorate(func: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(func, eval_str=True)
+        params = [p for p in signature.parameters.values() if p.name != SETTINGS]
+        names = {f"_flag_{i}": flag for i, flag in enumerate(flags)}
+        extra = [
+            inspect.Parameter(
+                "_config_file",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Path | None,
+                default=typer.Option(
+                    None,
+                    "--config",
+                    rich_help_panel=PANEL,
+                    help="TOML file of settings: tables of `artstyle config show "
+                    f"{command}` (flat names too); the options given here win",
+                ),
+            ),
+            inspect.Parameter(
+                "_set",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=list[str] | None,
+                default=typer.Option(
+                    None,
+                    "--set",
+                    metavar="SECTION.FIELD=VALUE",
+                    rich_help_panel=PANEL,
+                    help="any setting, repeatable, e.g. --set schedule.optimizer=adam "
+                    f"(every one: `artstyle config show {command}`)",
+                ),
+            ),
+        ]
+        for name, flag in names.items():
+            annotation, more = _option_type(model, flag)
+            setting = by_path(model)[flag.path]
+            about = flag.help or f"{setting.description or setting.path} " + escape(
+                f"[default: {shown(setting.default)}]"
+            )
+            extra.append(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=annotation,
+                    default=typer.Option(
+                        None,
+                        *flag_decls(model, flag),
+                        help=about,
+                        hidden=flag.hidden,
+                        rich_help_panel=PANEL,
+                        show_default=False,
+                        **more,
+                    ),
+                )
+            )
+
+        @functools.wraps(func)
+        def run(**kwargs: Any) -> R:
+            config_file = kwargs.pop("_config_file")
+            sets = kwargs.pop("_set") or []
+            options: dict[str, Any] = {}
+            for name, flag in names.items():
+                value = kwargs.pop(name)
+                if value is not None:
+                    value = value.value if isinstance(value, enum.Enum) else value
+                    if flag.zero_is_none and value == 0:
+                        value = None
+                    options[flag.path] = value
+            options.update(parse_set(model, text, command) for text in sets)
+            file = read_toml(config_file) if config_file else None
+            kwargs[SETTINGS] = settle(model, file=file, options=options)
+            return func(**kwargs)
+
+        del run.__wrapped__  # typer reads the signature below, not the function's
+        run.__signature__ = signature.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in [*params, *extra]}
+        return run
+
+    return decorate
+
+
+class SettingsCommand(TyperCommand):
+    """A command with settings (`with_settings`): a flag that spells a setting of
+    `settings_model` but is not one of the command's options is one line naming `--set`."""
+
+    settings_model: type[BaseModel] | None = None
+    settings_name = ""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if self.settings_model is not None:
+            refuse_removed_flags(self.params, self.settings_model, args, self.settings_name)
+        return super().parse_args(ctx, args)
+
+
+def refuse_removed_flags(
+    params: Sequence[Any], model: type[BaseModel], args: Sequence[str], name: str
+) -> None:
+    """One error line for the first flag in `args` that names a setting of `model` (its flat
+    name, or `--no-` one) without being one of the command's `params`."""
+    known = {
+        spelling
+        for param in params
+        for spelling in (*param.opts, *getattr(param, "secondary_opts", []))
+    }
+    flat = by_flat_name(model)
+    for arg in args:
+        if arg == "--":
+            return
+        if not arg.startswith("--"):
+            continue
+        spelled = arg.split("=", 1)[0]
+        if spelled in known:
+            continue
+        word = spelled[2:].replace("-", "_")
+        negated = word.startswith("no_") and word[3:] in flat
+        setting = flat.get(word[3:] if negated else word)
+        if setting is None:
+            continue
+        kind = value_type(setting.info)
+        value = ("false" if negated else "true") if kind is bool else "VALUE"
+        raise ArtstyleError(
+            f"{spelled} is now --set {setting.path}={value} "
+            f"(`artstyle config show {name}` lists every setting)"
+        )
