@@ -271,7 +271,8 @@ class TransferConfig(_Config, Sectioned):
 
 
 class PipelineTargets(StyleTargets):
-    """The style targets of a generated style batch: also the generator and the batch's size."""
+    """What the style targets depend on, and the networks that compute them, for a generated
+    style batch: also its generator and size (fixed when a `StylePipeline` is made)."""
 
     model: str = Field(
         "impressionism", description="generator of the style batch: shipped name, file or run"

@@ -145,6 +145,21 @@ def per_photo_names(cls: type[BaseModel]) -> frozenset[str]:
     return frozenset(s.flat for s in settings_of(cls) if s.per_photo)
 
 
+def sections(cls: type[BaseModel]) -> list[tuple[str, str, bool, list[Setting]]]:
+    """(name, what it holds, per photo, its settings) of each section of `cls` in order; a
+    flat model's settings are one section named "" (as are top-level settings of a sectioned
+    one)."""
+    out: dict[str, tuple[str, str, bool, list[Setting]]] = {}
+    for setting in settings_of(cls):
+        name = setting.path.rpartition(".")[0]
+        if name not in out:
+            owner = setting.section
+            about = (owner.__doc__ or "").strip().split("\n\n")[0] if owner else ""
+            out[name] = (name, " ".join(about.split()), setting.per_photo, [])
+        out[name][3].append(setting)
+    return list(out.values())
+
+
 # --- sectioned data ---------------------------------------------------------------------------
 
 

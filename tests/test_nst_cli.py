@@ -81,7 +81,7 @@ def test_output_equal_to_input_is_refused(photos: Path, paintings: list[Path]) -
 
 def test_usage_errors_exit_2(photos: Path, paintings: list[Path], tmp_path: Path) -> None:
     assert _run(photos, "--styles", tmp_path / "none")[0] == 2
-    assert _run(photos, "--styles", paintings[0], "--optimizer", "sgd")[0] == 2
+    assert _run(photos, "--styles", paintings[0], "--set", "schedule.optimizer=sgd")[0] == 2
     code, _, stderr = _run(tmp_path / "missing.jpg", "--styles", paintings[0])
     assert code == 2 and "missing.jpg" in stderr
 
@@ -89,7 +89,7 @@ def test_usage_errors_exit_2(photos: Path, paintings: list[Path], tmp_path: Path
 @pytest.mark.parametrize(
     ("command", "field"),
     [
-        (["transfer", "--base-size", "5", "-o", "out"], "base_size"),
+        (["transfer", "--set", "schedule.base_size=5", "-o", "out"], "base_size"),
         (["transfer", "--steps", "0", "-o", "out"], "steps"),
         (["train", "paintings", "-o", "run", "--epochs", "0"], "epochs"),
     ],

@@ -58,10 +58,10 @@ def test_style_gap_reports_every_style_layer_and_a_floor(tmp_path: Path) -> None
 def test_pipeline_prepares_samples_at_their_generator_scale() -> None:
     texture = tiny_generator("texture")  # 64-px patches of paintings at 128 px
     assert texture.sample_size == 128 and texture.sample(2).shape == (2, 3, 128, 128)
-    assert StylePipeline(texture).config.style_size == 128
+    assert StylePipeline(texture).config.targets.style_size == 128
     dcgan = tiny_generator("dcgan")  # whole paintings at 64 px
-    assert StylePipeline(dcgan).config.style_size == 64
-    assert StylePipeline(dcgan, style_size=256).config.style_size == 256  # the user's choice wins
+    assert StylePipeline(dcgan).config.targets.style_size == 64
+    assert StylePipeline(dcgan, style_size=256).config.targets.style_size == 256  # the user's choice wins
 
 
 def test_inception_loader_refuses_a_file_with_the_wrong_hash(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ Each stage keeps its commands in its own module; importing them registers them o
 
 from __future__ import annotations
 
-from artstyle.cli import evaluate, explore, gan, studio, transfer  # noqa: F401  (registers)
+from artstyle.cli import config, evaluate, explore, gan, studio, transfer  # noqa: F401  (registers)
 from artstyle.cli.app import app, main
 
 __all__ = ["app", "main"]

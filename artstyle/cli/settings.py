@@ -30,8 +30,6 @@ R = TypeVar("R")
 
 #: The parameter a decorated command receives its settled settings in.
 SETTINGS = "settings"
-#: The heading of the settings options in `--help`.
-PANEL = "Settings (every one: artstyle config show)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,7 @@ def with_settings(
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
         signature = inspect.signature(func, eval_str=True)
+        panel = f"Settings (all of them: artstyle config show {command})"
         params = [p for p in signature.parameters.values() if p.name != SETTINGS]
         names = {f"_flag_{i}": flag for i, flag in enumerate(flags)}
         extra = [
@@ -86,7 +85,7 @@ def with_settings(
                 default=typer.Option(
                     None,
                     "--config",
-                    rich_help_panel=PANEL,
+                    rich_help_panel=panel,
                     help="TOML file of settings: tables of `artstyle config show "
                     f"{command}` (flat names too); the options given here win",
                 ),
@@ -99,7 +98,7 @@ def with_settings(
                     None,
                     "--set",
                     metavar="SECTION.FIELD=VALUE",
-                    rich_help_panel=PANEL,
+                    rich_help_panel=panel,
                     help="any setting, repeatable, e.g. --set schedule.optimizer=adam "
                     f"(every one: `artstyle config show {command}`)",
                 ),
@@ -121,7 +120,7 @@ def with_settings(
                         *flag_decls(model, flag),
                         help=about,
                         hidden=flag.hidden,
-                        rich_help_panel=PANEL,
+                        rich_help_panel=panel,
                         show_default=False,
                         **more,
                     ),

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import torch
 from PIL import Image
+from pydantic import BaseModel
 
 from artstyle import atomic
 from artstyle.config import (
@@ -53,13 +54,19 @@ from artstyle.gan import more_like as latents_like
 from artstyle.images import DEFAULT_MAX_PIXELS, read_image, to_pil, write_image
 from artstyle.nst import KEEP, StyleTransfer, from_mask, read_mask
 from artstyle.pipeline import StylePipeline
-from artstyle.settings import by_flat_name, settings_of, settle
+from artstyle.settings import by_flat_name, per_photo_names, settings_of, settle
 
-#: The settings the page offers (by flat name; the rest keep the library's defaults): those the
-#: settings models tag `studio` (`Field(json_schema_extra={"studio": True})`).
-PAGE_SETTINGS = tuple(s.flat for s in settings_of(PipelineConfig) if s.extra("studio"))
-#: Of those, the ones that may change from one photo to the next (the others make a style anew).
-PER_PHOTO = frozenset(s.flat for s in settings_of(PipelineConfig) if s.per_photo)
+
+def page_settings(model: type[BaseModel]) -> tuple[str, ...]:
+    """The settings the page offers, by flat name: those `model` tags for the studio
+    (`Field(json_schema_extra={"studio": True})`); the rest keep the library's defaults."""
+    tagged = [s for s in settings_of(model) if s.extra("studio")]
+    return tuple(s.flat for s in sorted(tagged, key=lambda s: not s.per_photo))
+
+
+PAGE_SETTINGS = page_settings(PipelineConfig)
+#: The settings that may change from one photo to the next (the others make a style anew).
+PER_PHOTO = per_photo_names(PipelineConfig)
 #: Largest upload accepted, in MB, and most photos waiting or being painted, unless told.
 MAX_UPLOAD_MB, MAX_QUEUE = 25, 32
 #: Style transfers kept ready (their Gram targets computed), most recently used last.
