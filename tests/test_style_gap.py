@@ -61,7 +61,8 @@ def test_pipeline_prepares_samples_at_their_generator_scale() -> None:
     assert StylePipeline(texture).config.targets.style_size == 128
     dcgan = tiny_generator("dcgan")  # whole paintings at 64 px
     assert StylePipeline(dcgan).config.targets.style_size == 64
-    assert StylePipeline(dcgan, style_size=256).config.targets.style_size == 256  # the user's choice wins
+    chosen = StylePipeline(dcgan, style_size=256)
+    assert chosen.config.targets.style_size == 256  # the user's choice wins
 
 
 def test_inception_loader_refuses_a_file_with_the_wrong_hash(tmp_path: Path) -> None:
