@@ -44,7 +44,7 @@ def main() -> None:
         subprocess.run([artstyle, "transfer", str(photo_path), "-o", tmp], check=True)
         ours = time.perf_counter() - start
 
-    styles = StyleGenerator.from_pretrained(cfg.model, "cpu").sample(cfg.num_styles, cfg.seed)
+    styles = StyleGenerator.from_pretrained(cfg.targets.model, "cpu").sample(cfg.targets.num_styles, cfg.targets.seed)
     start = time.perf_counter()
     for size, steps in cfg.passes():  # the same passes; each starts from the photo (same cost)
         content = to_tensor(resize_longest(photo, size))
@@ -55,7 +55,7 @@ def main() -> None:
     passes = " then ".join(f"{steps} steps at {size} px" for size, steps in cfg.passes())
     table = Table(
         title=f"{photo.width}x{photo.height} photo, defaults: {passes}, "
-        f"{cfg.num_styles} styles, {torch.get_num_threads()} threads"
+        f"{cfg.targets.num_styles} styles, {torch.get_num_threads()} threads"
     )
     table.add_column("run")
     table.add_column("seconds", justify="right")

@@ -63,7 +63,7 @@ def main() -> None:
     photo_path = args.data / "photos" / f"photo_{args.photo:04d}.jpg"
     pipes = [StylePipeline.from_pretrained(name) for name in STYLES]
     transfers = [p.transfer for p in pipes]
-    size = transfers[0].config.size
+    size = transfers[0].config.schedule.size
     photo = to_tensor(resize_longest(Image.open(photo_path).convert("RGB"), size))
     height, width = photo.shape[-2:]
     masks = halves(size)

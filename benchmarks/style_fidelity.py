@@ -46,9 +46,9 @@ def fidelities(
     painted and judged on one layer preset."""
     pipe = StylePipeline.from_pretrained(model, seed=seed, layers=layers)
     cfg: PipelineConfig = pipe.config  # the defaults, with the model's style size
-    real = random.Random(seed).sample(paintings, cfg.num_styles)
+    real = random.Random(seed).sample(paintings, cfg.targets.num_styles)
     console.print(
-        f"{model}, {layers} layers: {cfg.num_styles} styles at style size {cfg.style_size}; "
+        f"{model}, {layers} layers: {cfg.targets.num_styles} styles at style size {cfg.targets.style_size}; "
         f"objective: all {len(paintings)} paintings"
     )
     judge = StyleTransfer(paintings, cfg)

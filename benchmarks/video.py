@@ -244,7 +244,7 @@ def table(args: argparse.Namespace) -> None:
     painter = StylePipeline.from_pretrained(size=args.size).transfer
     weights = [float(w) for w in args.weights.split(",")]
     print(
-        f"video: {args.frames} frames of {width}x{height}, steps {painter.config.steps}, "
+        f"video: {args.frames} frames of {width}x{height}, steps {painter.config.schedule.steps}, "
         f"frame_steps {args.frame_steps}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}\n"
     )
     columns = (
