@@ -44,7 +44,9 @@ def main() -> None:
         subprocess.run([artstyle, "transfer", str(photo_path), "-o", tmp], check=True)
         ours = time.perf_counter() - start
 
-    styles = StyleGenerator.from_pretrained(cfg.targets.model, "cpu").sample(cfg.targets.num_styles, cfg.targets.seed)
+    chosen = cfg.targets
+    generator = StyleGenerator.from_pretrained(chosen.model, "cpu")
+    styles = generator.sample(chosen.num_styles, chosen.seed)
     start = time.perf_counter()
     for size, steps in cfg.passes():  # the same passes; each starts from the photo (same cost)
         content = to_tensor(resize_longest(photo, size))

@@ -48,7 +48,8 @@ def fidelities(
     cfg: PipelineConfig = pipe.config  # the defaults, with the model's style size
     real = random.Random(seed).sample(paintings, cfg.targets.num_styles)
     console.print(
-        f"{model}, {layers} layers: {cfg.targets.num_styles} styles at style size {cfg.targets.style_size}; "
+        f"{model}, {layers} layers: {cfg.targets.num_styles} styles at style size "
+        f"{cfg.targets.style_size}; "
         f"objective: all {len(paintings)} paintings"
     )
     judge = StyleTransfer(paintings, cfg)

@@ -175,6 +175,26 @@ def test_a_video_folder_painted_before_sections_resumes(tmp_path: Path) -> None:
     other = SimpleNamespace(config=cfg.per_photo(steps=4))
     with pytest.raises(ArtstyleError, match="painted with other settings"):
         video_paint._claim(tmp_path, other, VideoConfig())  # type: ignore[arg-type]
+    # a folder from before a setting existed is not taken for one painted with its default
+    del flat["pyramid"]
+    (tmp_path / video_paint.SETTINGS_FILE).write_text(json.dumps(stored))
+    with pytest.raises(ArtstyleError, match="painted with other settings"):
+        video_paint._claim(tmp_path, painter, VideoConfig())  # type: ignore[arg-type]
+    (tmp_path / video_paint.SETTINGS_FILE).unlink()  # a new folder records the sections
+    video_paint._claim(tmp_path, painter, VideoConfig())  # type: ignore[arg-type]
+    video_paint._claim(tmp_path, painter, VideoConfig())  # type: ignore[arg-type]
+    written = json.loads((tmp_path / video_paint.SETTINGS_FILE).read_text())
+    assert written["transfer"]["schedule"]["steps"] == 3
+
+
+def test_targets_files_record_the_settings_they_always_did() -> None:
+    """A targets file stores the `targets` section but the seed: the flat names of before."""
+    from artstyle.nst.transfer import StyleTransfer
+
+    recorded = StyleTransfer._target_settings(TransferConfig(style_size=64))
+    assert set(recorded) == {"layers", "style_layers", "content_layers", "layer_weights",
+                             "style_size", "style_blend", "backbone", "preserve_color"}  # fmt: skip
+    assert recorded["style_size"] == 64
 
 
 def _at(cfg: Any, path: str) -> Any:

@@ -31,6 +31,7 @@ from artstyle.config import TransferConfig, VideoConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.images import fit_longest, read_image, refuse_overwrite, to_tensor, write_image
 from artstyle.nst import StyleTransfer, TemporalAnchor
+from artstyle.settings import by_path, given_settings, nest
 from artstyle.video import flow
 from artstyle.video.clip import encode, open_clip
 
@@ -172,9 +173,8 @@ def _claim(folder: Path, painter: StyleTransfer, cfg: VideoConfig) -> None:
     if path.exists():
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
-            # written flat before the settings had sections: read as they are read now
-            stored["transfer"] = _comparable(TransferConfig.model_validate(stored["transfer"]))
-        except (OSError, ValueError, TypeError, KeyError):
+            stored["transfer"] = _stored(stored["transfer"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             stored = None
         if stored != settings:
             raise ArtstyleError(
@@ -190,3 +190,14 @@ def _comparable(config: TransferConfig) -> dict[str, Any]:
     settings = config.model_dump(mode="json")
     settings["machine"].pop("device", None)
     return settings
+
+
+def _stored(transfer: dict[str, Any]) -> dict[str, Any] | None:
+    """The transfer settings a work folder records (flat if written before the settings had
+    sections), comparable with `_comparable`'s; None unless it names every one of them (a
+    setting added since may not have been what its default does now)."""
+    given = nest(TransferConfig, transfer)
+    named = {path for path, setting in given_settings(TransferConfig, given) if setting}
+    if named != set(by_path(TransferConfig)) - {"machine.device"}:
+        return None
+    return _comparable(TransferConfig.model_validate(given))
