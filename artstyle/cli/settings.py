@@ -55,15 +55,15 @@ def flag_decls(model: type[BaseModel], flag: Flag) -> tuple[str, ...]:
     return (name,)
 
 
-def _option_type(model: type[BaseModel], flag: Flag) -> tuple[Any, dict[str, Any]]:
-    """The option's Python type (None: not given) and extra typer arguments (choices)."""
+def _option_type(model: type[BaseModel], flag: Flag) -> Any:
+    """The option's Python type (None: not given); a choice of words is an Enum for typer."""
     kind = value_type(by_path(model)[flag.path].info)
     if get_origin(kind) is Literal:  # typer offers choices for an Enum
         choices = enum.Enum(flag.path, {str(a): str(a) for a in get_args(kind)}, type=str)  # type: ignore[misc]
-        return choices | None, {}
+        return choices | None
     if kind in (bool, int, float, str):
-        return kind | None, {}
-    return str | None, {}  # lists and the rest: read as --set reads them
+        return kind | None
+    return str | None  # lists and the rest: read as --set reads them
 
 
 def with_settings(
@@ -105,7 +105,7 @@ def with_settings(
             ),
         ]
         for name, flag in names.items():
-            annotation, more = _option_type(model, flag)
+            annotation = _option_type(model, flag)
             setting = by_path(model)[flag.path]
             about = flag.help or f"{setting.description or setting.path} " + escape(
                 f"[default: {shown(setting.default)}]"
@@ -122,7 +122,6 @@ def with_settings(
                         hidden=flag.hidden,
                         rich_help_panel=panel,
                         show_default=False,
-                        **more,
                     ),
                 )
             )
