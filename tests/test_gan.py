@@ -260,11 +260,15 @@ def test_retune_goes_on_with_new_learning_settings(paintings: Path, tmp_path: Pa
 
 def test_gram_loss_on_whole_samples_sees_the_style_stages_size(paintings: Path) -> None:
     cfg = TrainConfig(**TINY, arch="texture", crop="patch", gram_batch=3, gram_scale="sample")
-    run = _run(cfg, paintings)
-    seen = run._gram_samples(torch.zeros(8, 3, 64, 64))
-    assert seen.shape == (3, 3, cfg.sample_size, cfg.sample_size) and cfg.sample_size == 128
+
+    def seen(run: training.Run) -> torch.Tensor:
+        batch = run._batch(torch.arange(8))
+        batch.fake = torch.zeros(8, 3, 64, 64)
+        return batch.samples()
+
+    assert seen(_run(cfg, paintings)).shape == (3, 3, 128, 128) and cfg.sample_size == 128
     patch_run = _run(cfg.model_copy(update={"gram_scale": "patch"}), paintings)
-    assert patch_run._gram_samples(torch.zeros(8, 3, 64, 64)).shape == (3, 3, 64, 64)
+    assert seen(patch_run).shape == (3, 3, 64, 64)
 
 
 def _gram_error(net: torch.nn.Module, match: GramMatch, size: int) -> float:
