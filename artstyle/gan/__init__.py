@@ -7,6 +7,18 @@ Training itself is `artstyle.train` (the name `artstyle.gan.train` is its module
     from artstyle.gan import StyleGenerator
     result = train("paintings/", "runs/mine")
     styles = StyleGenerator.from_pretrained(result.generator_path).sample(16)
+
+Where things are: `train` (the run and its loop; the step reads top to bottom), `models` (the
+networks, and the architectures registered by name), `losses` (the adversarial losses, registered
+by name), `terms` (what the objective adds beside the adversarial game: the gradient penalty,
+Gram matching, the whole-view discriminator, LeCam; registered by name), `observers` (what
+watches a run: log, grids, evaluation, checkpoints, progress), `settle`, `export`, `generator`.
+
+Adding a training term: write one file `gan/terms/NAME.py` with a `Term` subclass (its settings,
+networks and optimiser, checkpoint entries, log fields, and what it adds to D's or G's loss),
+add it to the registration tuple at the end of `gan/terms/__init__.py`, and give `TrainConfig`
+its settings (default off) and, if wanted, `artstyle train` an option; `gan/terms/__init__.py`
+says each step, `gan/terms/lecam.py` is a short example. No line of the training loop changes.
 """
 
 from __future__ import annotations
