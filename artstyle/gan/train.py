@@ -28,7 +28,7 @@ import json
 import platform
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,7 +257,8 @@ class Run:
         with self.amp():  # logits back in fp32 for the losses
             batch.d_real = self.d(diff_augment(batch.real, augment)).float()
             batch.d_fake = self.d(diff_augment(batch.fake.detach(), augment)).float()
-        loss_d = self._plus_terms(loss.d(batch.d_real, batch.d_fake, batch.label), "d_loss", batch)
+        adversarial_d = loss.d(batch.d_real, batch.d_fake, batch.label)
+        loss_d = _plus(adversarial_d, (term.d_loss(batch) for term in self.terms.values()))
         skip_d = self._sits_out(loss_d, cfg.d_threshold)
         if not skip_d:
             scaled_step(self.scaler, self.opt_d, loss_d)
@@ -270,7 +271,8 @@ class Run:
         loss_g = loss.g(d_gen)
         skip_g = self._sits_out(loss_g, cfg.g_threshold)
         if not skip_g:
-            scaled_step(self.scaler, self.opt_g, self._plus_terms(loss_g, "g_loss", batch))
+            total_g = _plus(loss_g, (term.g_loss(batch) for term in self.terms.values()))
+            scaled_step(self.scaler, self.opt_g, total_g)
             self._update_ema()
 
         self.skipped_d += skip_d
@@ -288,14 +290,6 @@ class Run:
         for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
-
-    def _plus_terms(self, loss: torch.Tensor, hook: str, batch: Batch) -> torch.Tensor:
-        """`loss` plus what each term's `hook` (`d_loss` or `g_loss`) adds, in the terms' order."""
-        for term in self.terms.values():
-            extra = getattr(term, hook)(batch)
-            if extra is not None:
-                loss = loss + extra
-        return loss
 
     def _sits_out(self, loss: torch.Tensor, threshold: float | None) -> bool:
         """Conditional backprop: a network whose loss is already below `threshold` sits out.
@@ -395,6 +389,14 @@ class Run:
         self.retunes = meta.get("retunes", [])
         if meta.get("grad_scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(meta["grad_scaler"])
+
+
+def _plus(loss: torch.Tensor, extras: Iterable[torch.Tensor | None]) -> torch.Tensor:
+    """`loss` plus each of `extras` in turn (a term that adds nothing gives None)."""
+    for extra in extras:
+        if extra is not None:
+            loss = loss + extra
+    return loss
 
 
 #: Where the loop stands, kept in a checkpoint's metadata.
