@@ -146,6 +146,7 @@ class ProgressDisplay(Observer):
         self.console = console
         self.live = live
         self.last: dict[str, float] = {}
+        self.settle_start = 0.0
         self.bar = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
