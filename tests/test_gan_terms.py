@@ -210,3 +210,15 @@ def test_observers_see_the_settling(paintings: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(width=4, batch_size=8, epochs=1, gram_batch=2, settle_steps=3)
     training.train(paintings, tmp_path / "run", cfg, progress=False, observers=[watcher])
     assert watcher.steps == [1, 2, 3]
+
+
+def test_every_term_names_real_settings_and_the_log_keeps_its_columns() -> None:
+    for term in TERMS.values():
+        assert set(term.settings) <= set(TrainConfig.model_fields), term.name
+    before = [
+        "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
+        "skipped_d", "skipped_g", "real_label", "gram_error", "whole_fake", "seconds",
+    ]  # fmt: skip
+    fields = log_fields()
+    assert [f for f in fields if f in before] == before and fields[-1] == "seconds"
+    assert list(TERMS) == ["gradient_penalty", "gram", "whole_view", "lecam"]  # the step's order
