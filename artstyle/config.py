@@ -426,14 +426,14 @@ class TrainConfig(_Config):
         """Side of the samples the style stage uses, as the architecture says: a texture
         generator trained on patches paints a whole painting's worth at the scale the patches
         were cut at (2x the patch); the others their training size."""
-        from artstyle.gan.models import get_arch
+        from artstyle.gan import get_arch  # the GAN's registry, loaded only for its settings
 
         return get_arch(self.arch).sample_size(self)
 
     @field_validator("arch")
     @classmethod
     def _registered_arch(cls, value: str) -> str:
-        from artstyle.gan.models import ARCHS  # the GAN's registry: loaded only for its settings
+        from artstyle.gan import ARCHS
 
         if value not in ARCHS:
             raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")

@@ -34,7 +34,7 @@ from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
 from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
-from artstyle.gan.models import DCGANDiscriminator, build_discriminator
+from artstyle.gan.models import ARCHS, Arch, DCGANDiscriminator, build_discriminator, get_arch
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
 from artstyle.gan.steering import StyleBatch, between, load_style, more_like, save_style
 from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
@@ -53,12 +53,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ARCHS",
     "CHECKPOINT",
     "GENERATOR",
     "INCEPTION_KID_SIZE",
     "REPORT",
     "RESUMABLE",
     "SUBSETS",
+    "Arch",
     "DCGANDiscriminator",
     "GeneratorScore",
     "PaintingSet",
@@ -73,6 +75,7 @@ __all__ = [
     "card_path",
     "data_description",
     "evaluate",
+    "get_arch",
     "inception_features",
     "inception_kid",
     "load_network",
