@@ -366,9 +366,10 @@ class TrainConfig(_Config):
     `train_recipe("ast-gan")` gives the seed's DCGAN.
     """
 
-    arch: Literal["texture", "dcgan", "mlp"] = Field(
+    arch: str = Field(
         "texture",
-        description="texture (fully convolutional, resize-convs), dcgan, or mlp (vanilla GAN)",
+        description="a registered architecture (artstyle.gan.models): texture (fully "
+        "convolutional, resize-convs), dcgan, or mlp (vanilla GAN)",
     )
     image_size: Literal[64, 128] = Field(64, description="side of the generated images")
     width: int = Field(64, ge=4, description="base width; 128 gives the 1024-filter design")
@@ -451,6 +452,17 @@ class TrainConfig(_Config):
         "whole painting far more often than the patch discriminator sees any one patch)",
     )
 
+    lecam_weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of LeCam regularisation of D (Tseng et al. 2021): D's outputs are "
+        "pulled towards moving averages of its outputs on the other kind of image, which keeps "
+        "it from overfitting few paintings (the paper: 0.1-0.3; 0: off)",
+    )
+    lecam_decay: float = Field(
+        0.99, ge=0, lt=1, description="decay of LeCam's moving averages of D's outputs"
+    )
+
     settle_steps: int = Field(
         300,
         ge=0,
@@ -480,12 +492,21 @@ class TrainConfig(_Config):
 
     @property
     def sample_size(self) -> int:
-        """Side of the samples the style stage uses: a texture generator trained on patches
-        paints a whole painting's worth at the scale the patches were cut at (the paintings'
-        short side at 2x the patch, as `gan.data` prepares them); the others their training
-        size."""
-        patches = self.arch == "texture" and self.crop == "patch"
-        return 2 * self.image_size if patches else self.image_size
+        """Side of the samples the style stage uses, as the architecture says: a texture
+        generator trained on patches paints a whole painting's worth at the scale the patches
+        were cut at (2x the patch); the others their training size."""
+        from artstyle.gan import get_arch  # the GAN's registry, loaded only for its settings
+
+        return get_arch(self.arch).sample_size(self)
+
+    @field_validator("arch")
+    @classmethod
+    def _registered_arch(cls, value: str) -> str:
+        from artstyle.gan import ARCHS
+
+        if value not in ARCHS:
+            raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

@@ -16,8 +16,9 @@ from artstyle.gan.data import PaintingSet
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.gan.terms import whole_view
+from artstyle.gan.terms.whole_view import WholeView, whole_paintings
 from artstyle.gan.train import Run
-from artstyle.gan.whole_view import whole_paintings
 
 
 def test_default_settings_are_the_recommended_recipe() -> None:
@@ -155,11 +156,12 @@ def test_whole_view_discriminator_learns_beside_the_main_one() -> None:
     data = PaintingSet(images, [Path(f"{i}.png") for i in range(8)], 64, "patch")
     cfg = TrainConfig(arch="texture", width=4, batch_size=8, gram_batch=4, whole_weight=1.0)
     run = Run(cfg, data, Path("unused"))
-    assert run.dw_net is not None
-    before = [p.detach().clone() for p in run.dw_net.parameters()]
+    dw = run.terms["whole_view"]
+    assert isinstance(dw, WholeView)
+    before = [p.detach().clone() for p in dw.net.parameters()]
     stats = run.train_step(torch.arange(8))
     assert 0 < stats["whole_fake"] < 1
-    assert any(not torch.equal(a, b) for a, b in zip(before, run.dw_net.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, dw.net.parameters()))
     assert math.isnan(Run(cfg.model_copy(update={"whole_weight": 0.0}), data, Path("u"))
                       .train_step(torch.arange(8))["whole_fake"])  # fmt: skip
     with pytest.raises(ValueError, match="whole_weight needs whole samples"):
@@ -177,6 +179,7 @@ def test_whole_view_is_augmented_by_its_own_policy(monkeypatch: pytest.MonkeyPat
         return x
 
     monkeypatch.setattr(train_module, "diff_augment", record)
+    monkeypatch.setattr(whole_view, "diff_augment", record)
     cfg = TrainConfig(arch="texture", width=4, batch_size=8, gram_batch=4, whole_weight=1.0,
                       whole_diffaugment="translation")  # fmt: skip
     Run(cfg, data, Path("unused")).train_step(torch.arange(8))

@@ -7,6 +7,18 @@ Training itself is `artstyle.train` (the name `artstyle.gan.train` is its module
     from artstyle.gan import StyleGenerator
     result = train("paintings/", "runs/mine")
     styles = StyleGenerator.from_pretrained(result.generator_path).sample(16)
+
+Where things are: `train` (the run and its loop; the step reads top to bottom), `models` (the
+networks, and the architectures registered by name), `losses` (the adversarial losses, registered
+by name), `terms` (what the objective adds beside the adversarial game: the gradient penalty,
+Gram matching, the whole-view discriminator, LeCam; registered by name), `observers` (what
+watches a run: log, grids, evaluation, checkpoints, progress), `settle`, `export`, `generator`.
+
+Adding a training term: write one file `gan/terms/NAME.py` with a `Term` subclass (its settings,
+networks and optimiser, checkpoint entries, log fields, and what it adds to D's or G's loss),
+add it to the registration tuple at the end of `gan/terms/__init__.py`, and give `TrainConfig`
+its settings (default off) and, if wanted, `artstyle train` an option; `gan/terms/__init__.py`
+says each step, `gan/terms/lecam.py` is a short example. No line of the training loop changes.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
 from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
-from artstyle.gan.models import DCGANDiscriminator, build_discriminator
+from artstyle.gan.models import ARCHS, Arch, DCGANDiscriminator, build_discriminator, get_arch
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
 from artstyle.gan.steering import StyleBatch, between, load_style, more_like, save_style
 from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
@@ -41,12 +53,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ARCHS",
     "CHECKPOINT",
     "GENERATOR",
     "INCEPTION_KID_SIZE",
     "REPORT",
     "RESUMABLE",
     "SUBSETS",
+    "Arch",
     "DCGANDiscriminator",
     "GeneratorScore",
     "PaintingSet",
@@ -61,6 +75,7 @@ __all__ = [
     "card_path",
     "data_description",
     "evaluate",
+    "get_arch",
     "inception_features",
     "inception_kid",
     "load_network",

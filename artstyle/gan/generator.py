@@ -16,7 +16,7 @@ from artstyle.device import resolve_device, seeded_rng
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint, run_files
 from artstyle.gan.export import KIND, read_card
-from artstyle.gan.models import TextureGenerator, build_generator
+from artstyle.gan.models import build_generator, get_arch
 from artstyle.images import signed_to_unit, to_pil
 
 
@@ -62,6 +62,7 @@ class StyleGenerator:
         self.config = config
         self.card = card
         self.source = source
+        self.arch = get_arch(config.arch)
 
     @property
     def device(self) -> torch.device:
@@ -96,10 +97,8 @@ class StyleGenerator:
 
     def noise(self, n: int, seed: int = 0) -> torch.Tensor | None:
         """Local noise for `n` texture samples at `sample_size` (None for other archs)."""
-        if not isinstance(self.net, TextureGenerator):
-            return None
-        gen = torch.Generator().manual_seed(seed)
-        return self.net.make_noise(n, self.sample_size, gen).to(self.device)
+        noise = self.arch.noise(self.net, n, self.sample_size, torch.Generator().manual_seed(seed))
+        return None if noise is None else noise.to(self.device)
 
     @torch.inference_mode()
     def decode(
@@ -113,10 +112,8 @@ class StyleGenerator:
         """
         z = z.to(self.device)
         with seeded_rng(seed, self.device):
-            if isinstance(self.net, TextureGenerator):
-                x = self.net(z, self.noise(1) if noise is None else noise.to(self.device))
-            else:
-                x = self.net(z)
+            noise = self.noise(1) if noise is None else noise.to(self.device)
+            x = self.net(z) if noise is None else self.net(z, noise)
         return signed_to_unit(x)
 
     def sample(self, n: int = 16, seed: int = 0) -> torch.Tensor:

@@ -10,16 +10,24 @@ grid instead of a 1x1 latent and doubles with resize-convolutions, so it has no 
 makes images of any multiple of a quarter of its training size: trained on patches of the
 paintings, it paints a whole painting's worth of texture at the scale the patches were cut at
 (see docs/gan.md).
+
+Architectures are registered by name (`ARCHS`, `register_arch`), as losses are: what differs
+between them (their networks, local noise, sample size, memory format) is asked of the
+registration, never of the network's class.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
 
 from artstyle.config import TrainConfig
+from artstyle.errors import ArtstyleError
 from artstyle.gan.losses import get_loss
 
 
@@ -251,42 +259,107 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+# --- architectures, registered by name ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One architecture (`TrainConfig.arch`): how its networks are built and what its generator
+    takes. Subclass and `register_arch` it to add another; no code outside asks which it is."""
+
+    name: str
+    generator: Callable[[TrainConfig], nn.Module]
+    discriminator: Callable[[TrainConfig], nn.Module]
+    #: memory format of its networks and their images (channels_last suits convolutions)
+    memory_format: torch.memory_format = torch.channels_last
+    #: its generator paints at any size, so extra whole samples may be drawn at `sample_size`
+    any_size: bool = False
+
+    def noise(
+        self, net: nn.Module, n: int, size: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """Local noise (on the CPU) for `n` images of side `size`; None for a generator that
+        takes z alone."""
+        return None
+
+    def sample_size(self, config: TrainConfig) -> int:
+        """Side of the samples the style stage uses: the training size."""
+        return config.image_size
+
+    def generate(
+        self, net: nn.Module, z: torch.Tensor, size: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Images in -1..1 for latents `z`, at side `size` where the generator paints any size,
+        on fresh local noise (drawn from `generator`, else torch's global one)."""
+        noise = self.noise(net, len(z), size, generator)
+        return net(z) if noise is None else net(z, noise.to(z.device))
+
+
+@dataclass(frozen=True)
+class TextureArch(Arch):
+    """The texture generator: z plus local noise, any multiple of its cell in size."""
+
+    any_size: bool = True
+
+    def noise(
+        self, net: nn.Module, n: int, size: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        return cast(TextureGenerator, net).make_noise(n, size, generator)
+
+    def sample_size(self, config: TrainConfig) -> int:
+        """Trained on patches, it paints a whole painting's worth at the scale the patches were
+        cut at (the paintings' short side at 2x the patch, as `gan.data` prepares them)."""
+        return 2 * config.image_size if config.crop == "patch" else config.image_size
+
+
+def _dcgan_discriminator(config: TrainConfig) -> nn.Module:
+    """BatchNorm unless the loss takes a per-sample gradient penalty, which BatchNorm breaks."""
+    norm = not get_loss(config.loss).gradient_penalty
+    return DCGANDiscriminator(config.width, config.image_size, config.d_slope, norm=norm)
+
+
+ARCHS: dict[str, Arch] = {}
+
+
+def register_arch(arch: Arch) -> Arch:
+    """Make `arch` available as `TrainConfig(arch=arch.name)`."""
+    ARCHS[arch.name] = arch
+    return arch
+
+
+def get_arch(name: str) -> Arch:
+    """The registered architecture `name`; one clear error naming the known ones otherwise."""
+    if name not in ARCHS:
+        raise ArtstyleError(f"unknown architecture {name!r}; registered: {', '.join(ARCHS)}")
+    return ARCHS[name]
+
+
+for _arch in (
+    TextureArch(
+        "texture",
+        lambda c: TextureGenerator(c.z_dim, c.width, c.image_size, c.noise_dim, c.g_norm),
+        _dcgan_discriminator,
+    ),
+    Arch("dcgan", lambda c: DCGANGenerator(c.z_dim, c.width, c.image_size), _dcgan_discriminator),
+    Arch(
+        "mlp",
+        lambda c: MLPGenerator(c.z_dim, c.image_size),
+        lambda c: MLPDiscriminator(c.image_size, c.d_slope),
+        memory_format=torch.contiguous_format,
+    ),
+):
+    register_arch(_arch)
+
+
 def build_generator(config: TrainConfig) -> nn.Module:
     """The generator a config describes, freshly initialised."""
-    g: nn.Module
-    if config.arch == "mlp":
-        g = MLPGenerator(config.z_dim, config.image_size)
-    elif config.arch == "texture":
-        g = TextureGenerator(
-            config.z_dim, config.width, config.image_size, config.noise_dim, config.g_norm
-        )
-    else:
-        g = DCGANGenerator(config.z_dim, config.width, config.image_size)
+    g = get_arch(config.arch).generator(config)
     g.apply(init_weights)
     return g
 
 
-def generate(
-    net: nn.Module, z: torch.Tensor, size: int, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Images in -1..1 for latents `z`: a texture generator's at side `size` on fresh local noise
-    (drawn from `generator`, else torch's global one), any other's at its training size."""
-    if isinstance(net, TextureGenerator):
-        return net(z, net.make_noise(len(z), size, generator).to(z.device))
-    return net(z)
-
-
 def build_discriminator(config: TrainConfig) -> nn.Module:
     """The discriminator a config describes, freshly initialised."""
-    d: nn.Module
-    if config.arch == "mlp":
-        d = MLPDiscriminator(config.image_size, config.d_slope)
-    else:
-        d = DCGANDiscriminator(
-            config.width,
-            config.image_size,
-            config.d_slope,
-            norm=not get_loss(config.loss).gradient_penalty,
-        )
+    d = get_arch(config.arch).discriminator(config)
     d.apply(init_weights)
     return d

@@ -1,15 +1,18 @@
 """What watches a training run: the CSV log, sample grids, evaluation, checkpoints, progress.
 
-The loop in `gan.train` only steps and tells its observers; each observer decides what to record
-and when. On several processes only rank 0 gets the file-writing observers, so every file is
-written once. Add your own by subclassing `Observer` and passing it to `train(observers=...)`.
+The loop in `gan.train` only steps (and settles) and tells its observers; each observer decides
+what to record or show, and when. On several processes only rank 0 gets the built-in
+observers, so every file is written once. Add your own by subclassing `Observer` and passing it
+to `train(observers=...)`.
 """
 
 from __future__ import annotations
 
 import csv
+import time
 from typing import TYPE_CHECKING
 
+import torch
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,16 +23,25 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from artstyle.device import seeded_rng
 from artstyle.gan import run_files
 from artstyle.gan.metrics import RunEvaluator
+from artstyle.gan.terms import term_log_fields
+from artstyle.images import image_grid, signed_to_unit, write_image
 
 if TYPE_CHECKING:
     from artstyle.gan.train import Run
 
-LOG_FIELDS = [
+#: The columns of `log.csv` that every run fills; the training terms' come before `seconds`.
+STEP_FIELDS = [
     "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
-    "skipped_d", "skipped_g", "real_label", "gram_error", "whole_fake", "seconds",
+    "skipped_d", "skipped_g", "real_label",
 ]  # fmt: skip
+
+
+def log_fields() -> list[str]:
+    """The columns of `log.csv`: the step's, every registered term's, and the step's seconds."""
+    return [*STEP_FIELDS, *term_log_fields(), "seconds"]
 
 
 class Observer:
@@ -43,6 +55,10 @@ class Observer:
 
     def on_interrupt(self, run: Run) -> None:
         """When a stop was requested: keep what must survive it."""
+
+    def on_settle(self, run: Run, step: int, error: float) -> None:
+        """After each step of the settling that follows the last epoch (`gan.settle`; rank 0
+        only), with the running Gram error."""
 
     def close(self) -> None:
         """When the loop ends, however it ends."""
@@ -60,7 +76,7 @@ class CsvLog(Observer):
         path = run.run_dir / run_files.LOG
         new = not path.exists()
         self.file = path.open("a", newline="")
-        self.writer = csv.DictWriter(self.file, LOG_FIELDS)
+        self.writer = csv.DictWriter(self.file, log_fields())
         if new:
             self.writer.writeheader()
 
@@ -76,11 +92,25 @@ class CsvLog(Observer):
 
 
 class SampleGrids(Observer):
-    """The fixed-z grid every `sample_every` epochs."""
+    """The fixed-z grid every `sample_every` epochs, of the sampler in eval mode; it consumes
+    none of the run's randomness."""
 
     def on_epoch(self, run: Run) -> None:
         if _due(run, run.config.sample_every):
-            run.sample_grid()
+            self.write(run)
+
+    @torch.inference_mode()
+    def write(self, run: Run) -> None:
+        net = run.sampler
+        was_training = net.training
+        net.eval()
+        with seeded_rng(2, run.device):
+            noise = run.fixed_noise
+            out = net(run.fixed_z) if noise is None else net(run.fixed_z, noise)
+        net.train(was_training)
+        write_image(
+            image_grid(signed_to_unit(out).cpu()), run_files.sample_grid(run.run_dir, run.epoch)
+        )
 
 
 class Evaluation(Observer):
@@ -109,12 +139,14 @@ class Checkpoints(Observer):
 
 
 class ProgressDisplay(Observer):
-    """A live bar (epoch, it/s, losses, time left), or a line per checkpoint without one."""
+    """A live bar (epoch, it/s, losses, time left), or a line per checkpoint without one; then
+    a bar of the settling steps, or a line when they are done."""
 
     def __init__(self, run: Run, console: Console, live: bool) -> None:
         self.console = console
         self.live = live
         self.last: dict[str, float] = {}
+        self.settle_start = 0.0
         self.bar = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
@@ -156,6 +188,21 @@ class ProgressDisplay(Observer):
             f"D(x) {s['d_real']:.2f} D(G(z)) {s['d_fake']:.2f} "
             f"{run.step / max(run.seconds, 1e-9):.2f} it/s"
         )
+
+    def on_settle(self, run: Run, step: int, error: float) -> None:
+        if step == 1:  # the training bar is done: the settling one replaces it
+            self.bar.stop()
+            self.bar = Progress(
+                TextColumn("[bold]settling"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=self.console, disable=not self.live,
+            )  # fmt: skip
+            self.task = self.bar.add_task("settle", total=run.config.settle_steps)
+            self.bar.start()
+            self.settle_start = time.perf_counter()
+        self.bar.advance(self.task)
+        if step == run.config.settle_steps and not self.live:
+            minutes = (time.perf_counter() - self.settle_start) / 60
+            self.console.print(f"settled in {step} steps, {minutes:.1f} min")
 
     def close(self) -> None:
         self.bar.stop()

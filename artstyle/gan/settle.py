@@ -19,7 +19,7 @@ from torch import nn
 from artstyle.config import TrainConfig
 from artstyle.device import seeded_rng
 from artstyle.gan.gram_match import GramMatch
-from artstyle.gan.models import generate
+from artstyle.gan.models import get_arch
 from artstyle.precision import autocast, grad_scaler, resolve_dtype, scaled_step
 
 #: Decay of the average of the settling weights: about the last 30 steps.
@@ -49,11 +49,12 @@ def settle(
     dtype = resolve_dtype(config.precision, device)
     scaler = grad_scaler(device, dtype)
     latents = torch.Generator().manual_seed(config.seed)
+    arch = get_arch(config.arch)
     with seeded_rng(config.seed, device):
         for step in range(1, config.settle_steps + 1):
             z = torch.randn(config.gram_batch, config.z_dim, generator=latents).to(device)
             with autocast(device, dtype):
-                loss, error = matcher.loss(generate(live, z, config.sample_size, latents))
+                loss, error = matcher.loss(arch.generate(live, z, config.sample_size, latents))
             scaled_step(scaler, opt, loss)
             with torch.no_grad():
                 for p_avg, p in zip(average.parameters(), live.parameters()):

@@ -1,0 +1,91 @@
+"""A second discriminator that judges whole samples the way a viewer (and Inception KID) sees them.
+
+The main discriminator only ever sees `image_size` patches of the paintings at the scale the style
+stage reads them, so nothing in the game judges how a whole `sample_size` sample hangs together:
+one palette, one kind of brushwork, shapes that read at a glance. This one sees each sample
+shrunk to `image_size` (the whole picture at half scale) beside the whole paintings shrunk alike,
+and its verdict joins the generator's loss with weight `whole_weight`. It trains on the samples
+the Gram loss draws anyway (`Batch.samples`), so it costs one small discriminator step, taken
+inside G's part of the step (`WholeView.g_loss`), with the main loss and label smoothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+from artstyle.gan import checkpoint
+from artstyle.gan.augment import diff_augment
+from artstyle.gan.data import PaintingSet, training_batch
+from artstyle.gan.models import build_discriminator
+from artstyle.gan.terms.base import Batch, Term
+from artstyle.images import resample
+from artstyle.precision import scaled_step
+
+if TYPE_CHECKING:
+    from artstyle.gan.train import Run
+
+
+def whole_paintings(data: PaintingSet) -> torch.Tensor:
+    """Each painting's centre square shrunk to `image_size`: (N, 3, S, S) uint8."""
+    s, out = data.image_size, []
+    for img in data.paintings():
+        h, w = img.shape[1:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = img[None, :, top : top + side, left : left + side].float().div(255)
+        out.append(resample(square, s, s)[0].mul(255).round().to(torch.uint8))
+    return torch.stack(out)
+
+
+def shrink(samples: torch.Tensor, size: int) -> torch.Tensor:
+    """Samples (-1..1) brought to `size` px by area averaging: differentiable and alias-free."""
+    return F.interpolate(samples, size=(size, size), mode="area")
+
+
+class WholeView(Term):
+    """The whole-view discriminator `dw` with its optimiser (checkpoint: `dw.*`, `opt_dw.*`)."""
+
+    name = "whole_view"
+    settings = ("whole_weight", "whole_diffaugment")
+    architecture = frozenset({"whole_weight"})
+    log_fields = ("whole_fake",)
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(run)
+        self.net = run.place(build_discriminator(self.config))
+        self.dw = run.world.wrap(self.net, run.device, self.config.sync_bn)
+        self.opt = run.adam(self.dw, self.config.lr_d)
+        self.wholes = whole_paintings(run.data)
+
+    def draw(self, batch: Batch, index: torch.Tensor, mine: slice) -> None:
+        """The batch's whole paintings, flipped as the patches are, as many as the samples
+        they are compared with."""
+        wholes = training_batch(self.wholes[index], self.config.flip)[mine][: self.run.n_samples()]
+        batch.inputs[self.name] = wholes.to(self.run.device, memory_format=self.run.memory_format)
+
+    def g_loss(self, batch: Batch) -> torch.Tensor:
+        run, cfg, loss, policy = self.run, self.config, self.run.loss, self.config.whole_diffaugment
+        view = shrink(batch.samples(), cfg.image_size)
+        self.dw.requires_grad_(True)
+        with run.amp():
+            dw_fake = self.dw(diff_augment(view.detach(), policy)).float()
+            dw_real = self.dw(diff_augment(batch.inputs[self.name], policy)).float()
+        scaled_step(run.scaler, self.opt, loss.d(dw_real, dw_fake, batch.label))
+        self.net.requires_grad_(False)
+        with run.amp():
+            dw_gen = self.net(diff_augment(view, policy)).float()
+        batch.stats["whole_fake"] = loss.score(dw_fake)
+        return cfg.whole_weight * loss.g(dw_gen)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {
+            **checkpoint.module_tensors(self.net, "dw"),
+            **checkpoint.optimizer_tensors(self.opt, "opt_dw"),
+        }
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        checkpoint.load_module(self.net, tensors, "dw")
+        checkpoint.load_optimizer(self.opt, tensors, "opt_dw")
