@@ -430,7 +430,7 @@ class TrainConfig(_Config):
     )
     gram_batch: int = Field(8, ge=1, description="samples per step the Gram loss looks at")
     gram_layers: Literal["ast-gan", "gatys", "both"] = Field(
-        "ast-gan",
+        "both",
         description="layer preset whose Gram matrices the Gram loss and settling match: the "
         "style stage's shallow default, Gatys' relu1_1..relu5_1 (shapes and strokes), or both",
     )
@@ -440,14 +440,21 @@ class TrainConfig(_Config):
         "whole samples of the size the style stage uses (sample_size)",
     )
 
-    whole_weight: float = Field(
-        0.0,
+    whole_weight: float | None = Field(
+        None,
         ge=0,
-        description="weight of a second discriminator that judges whole samples shrunk to the "
-        "patch size beside whole paintings shrunk alike (texture arch, patches; 0: off)",
+        description="weight of a second discriminator that judges whole samples beside whole "
+        "paintings (`whole_discriminator`); None: 1 where the design has whole samples larger "
+        "than its patches (texture arch, crop 'patch', gram_scale 'sample'), else off; 0: off",
+    )
+    whole_discriminator: Literal["dcgan", "projected"] = Field(
+        "projected",
+        description="the whole view's judge: projected (small heads on the frozen ImageNet "
+        "features of EfficientNet-lite0, at sample_size: the scale the style stage reads) or "
+        "dcgan (from scratch, on samples and paintings shrunk to image_size)",
     )
     whole_diffaugment: str = Field(
-        "",
+        "color,translation,cutout",
         description="DiffAugment policy for the whole-view discriminator only (it sees each "
         "whole painting far more often than the patch discriminator sees any one patch)",
     )
@@ -508,6 +515,25 @@ class TrainConfig(_Config):
             raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")
         return value
 
+    @property
+    def whole_samples(self) -> bool:
+        """Whether the design paints whole samples larger than the patches it learns from, the
+        ones the whole view judges."""
+        return self.sample_size > self.image_size and self.gram_scale == "sample"
+
+    @property
+    def whole_view_weight(self) -> float:
+        """The whole view's weight: `whole_weight`, or 1 where it is None and the design has
+        whole samples."""
+        if self.whole_weight is None:
+            return 1.0 if self.whole_samples else 0.0
+        return self.whole_weight
+
+    @property
+    def whole_size(self) -> int:
+        """Side at which the whole view compares samples and paintings."""
+        return self.sample_size if self.whole_discriminator == "projected" else self.image_size
+
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         for policy in (self.diffaugment, self.whole_diffaugment):
@@ -519,9 +545,7 @@ class TrainConfig(_Config):
                 )
         if self.settle_steps and self.gram_weight is None:
             raise ValueError("settle_steps needs the Gram loss (gram_weight); set it to 0")
-        if self.whole_weight and (
-            self.sample_size == self.image_size or self.gram_scale != "sample"
-        ):
+        if self.whole_weight and not self.whole_samples:
             raise ValueError(
                 "whole_weight needs whole samples larger than the patches: the texture arch, "
                 "crop 'patch' and gram_scale 'sample'"
@@ -559,7 +583,10 @@ def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
     (so they resume exactly as they were)."""
     if settings.get("arch") == "texture" and "g_norm" not in settings:
         settings = {**settings, "g_norm": "batch"}
-    old = {"anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32"}
+    old = {
+        "anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32",
+        "whole_weight": 0.0, "whole_discriminator": "dcgan", "gram_layers": "ast-gan",
+    }  # fmt: skip
     settings = {**old, "whole_diffaugment": settings.get("diffaugment", ""), **settings}
     return TrainConfig.model_validate(settings)
 

@@ -146,7 +146,7 @@ def test_whole_view_sees_each_paintings_centre_square_shrunk() -> None:
     images[0, :, 16:112, :96] = torch.tensor([0, 255, 0], dtype=torch.uint8).view(3, 1, 1)
     images[0, :, :, 96:] = torch.tensor([0, 0, 255], dtype=torch.uint8).view(3, 1, 1)  # padding
     data = PaintingSet(images, [Path("p.png")], 64, "patch", sizes=torch.tensor([[128, 96]]))
-    wholes = whole_paintings(data)
+    wholes = whole_paintings(data, data.image_size)
     assert wholes.shape == (1, 3, 64, 64)
     assert (wholes[0, 1] == 255).all() and (wholes[0, 0] == 0).all() and (wholes[0, 2] == 0).all()
 

@@ -8,7 +8,7 @@ and the step asks each in turn (see `gan.train`):
 
 - `gradient_penalty`: WGAN-GP's penalty on D, for a loss that asks for it;
 - `gram`: Gram feature matching, pulling G's style statistics to the paintings' (`gram_weight`);
-- `whole_view`: a second discriminator on whole samples shrunk (`whole_weight`);
+- `whole_view`: a second discriminator on whole samples (`whole_weight`, `whole_discriminator`);
 - `lecam`: LeCam regularisation of D (`lecam_weight`).
 
 Adding a training term:

@@ -7,6 +7,13 @@ shrunk to `image_size` (the whole picture at half scale) beside the whole painti
 and its verdict joins the generator's loss with weight `whole_weight`. It trains on the samples
 the Gram loss draws anyway (`Batch.samples`), so it costs one small discriminator step, taken
 inside G's part of the step (`WholeView.g_loss`), with the main loss and label smoothing.
+
+With `whole_discriminator = "projected"` (the default) the judge is a discriminator on frozen
+ImageNet features (`gan.projected`) and sees the whole samples at their own size, the scale the
+style stage reads them at, beside the whole paintings at that size: what a pretrained network
+tells apart there (composition, contours, flat colour areas, strokes) is a signal from the first
+step instead of something a from-scratch discriminator must first discover on a few hundred
+paintings.
 """
 
 from __future__ import annotations
@@ -19,18 +26,20 @@ import torch.nn.functional as F
 from artstyle.gan import checkpoint
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import PaintingSet, training_batch
-from artstyle.gan.models import build_discriminator
+from artstyle.gan.models import build_discriminator, init_weights
+from artstyle.gan.projected import ProjectedDiscriminator
 from artstyle.gan.terms.base import Batch, Term
 from artstyle.images import resample
 from artstyle.precision import scaled_step
 
 if TYPE_CHECKING:
+    from artstyle.config import TrainConfig
     from artstyle.gan.train import Run
 
 
-def whole_paintings(data: PaintingSet) -> torch.Tensor:
-    """Each painting's centre square shrunk to `image_size`: (N, 3, S, S) uint8."""
-    s, out = data.image_size, []
+def whole_paintings(data: PaintingSet, size: int) -> torch.Tensor:
+    """Each painting's centre square at side `size`: (N, 3, size, size) uint8."""
+    s, out = size, []
     for img in data.paintings():
         h, w = img.shape[1:]
         side = min(h, w)
@@ -49,16 +58,28 @@ class WholeView(Term):
     """The whole-view discriminator `dw` with its optimiser (checkpoint: `dw.*`, `opt_dw.*`)."""
 
     name = "whole_view"
-    settings = ("whole_weight", "whole_diffaugment")
-    architecture = frozenset({"whole_weight"})
+    settings = ("whole_weight", "whole_diffaugment", "whole_discriminator")
+    architecture = frozenset({"whole_weight", "whole_discriminator"})
     log_fields = ("whole_fake",)
+
+    @classmethod
+    def active(cls, config: TrainConfig) -> bool:
+        return config.whole_view_weight > 0
 
     def __init__(self, run: Run) -> None:
         super().__init__(run)
-        self.net = run.place(build_discriminator(self.config))
+        self.net = run.place(self._build())
         self.dw = run.world.wrap(self.net, run.device, self.config.sync_bn)
         self.opt = run.adam(self.dw, self.config.lr_d)
-        self.wholes = whole_paintings(run.data)
+        self.wholes = whole_paintings(run.data, self.config.whole_size)
+
+    def _build(self) -> torch.nn.Module:
+        cfg = self.config
+        if cfg.whole_discriminator == "dcgan":
+            return build_discriminator(cfg)
+        d = ProjectedDiscriminator(cfg.whole_size, cfg.d_slope, cfg.seed + 1)
+        d.apply(init_weights)  # the heads; the frozen features are not submodules
+        return d
 
     def draw(self, batch: Batch, index: torch.Tensor, mine: slice) -> None:
         """The batch's whole paintings, flipped as the patches are, as many as the samples
@@ -68,7 +89,7 @@ class WholeView(Term):
 
     def g_loss(self, batch: Batch) -> torch.Tensor:
         run, cfg, loss, policy = self.run, self.config, self.run.loss, self.config.whole_diffaugment
-        view = shrink(batch.samples(), cfg.image_size)
+        view = shrink(batch.samples(), cfg.whole_size)
         self.dw.requires_grad_(True)
         with run.amp():
             dw_fake = self.dw(diff_augment(view.detach(), policy)).float()
@@ -78,7 +99,7 @@ class WholeView(Term):
         with run.amp():
             dw_gen = self.net(diff_augment(view, policy)).float()
         batch.stats["whole_fake"] = loss.score(dw_fake)
-        return cfg.whole_weight * loss.g(dw_gen)
+        return cfg.whole_view_weight * loss.g(dw_gen)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {
