@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar, get_args
 
@@ -20,6 +21,7 @@ from artstyle.settings import (
     Section,
     Sectioned,
     explicit,
+    flatten,
     given_settings,
     nest,
     per_photo_names,
@@ -354,17 +356,16 @@ DiffAugmentPolicy = Literal["color", "translation", "cutout"]
 CropMode = Literal["center", "patch"]
 
 
-class TrainConfig(_Config):
-    """Settings of one GAN training run.
+def _flat(name: str, **extra: Any) -> dict[str, Any]:
+    """A field's tags: its flat name (and any others)."""
+    return {"flat": name, **extra}
 
-    The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
-    normalisation learning 64-px patches of the paintings, with Gram feature matching on whole
-    samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
-    for the last fifth, the exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's
-    optimiser, loss and label smoothing. Sized to finish within an hour on two CPU cores for
-    a few hundred paintings (600 van Gogh paintings: 55 min).
-    `train_recipe("ast-gan")` gives the seed's DCGAN.
-    """
+
+class Networks(Section):
+    """The generator's and discriminator's design: fixed for a run (no resume or retune changes
+    it)."""
+
+    architecture: ClassVar[bool] = True
 
     arch: str = Field(
         "texture",
@@ -382,10 +383,39 @@ class TrainConfig(_Config):
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
-    epochs: int = Field(170, ge=1)
-    batch_size: int = Field(64, ge=2)
+    @field_validator("arch")
+    @classmethod
+    def _registered_arch(cls, value: str) -> str:
+        from artstyle.gan import ARCHS  # the GAN's registry, loaded only for its settings
+
+        if value not in ARCHS:
+            raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")
+        return value
+
+
+class TrainData(Section):
+    """What the networks learn from: how the paintings are cut, and how they are augmented."""
+
+    crop: CropMode = Field(
+        "patch",
+        description="center crop (Ast-GAN) or random patch (B&L)",
+        json_schema_extra={"architecture": True},
+    )
+    flip: bool = Field(True, description="random horizontal flips")
+    diffaugment: str = Field(
+        "", description="DiffAugment policy, e.g. 'color,translation,cutout'; empty for none"
+    )
+
+
+class Optimisation(Section):
+    """How G and D learn: batch, Adam, annealing, the adversarial loss and its labels, the EMA
+    copy, the number format and the seed."""
+
+    batch_size: int = Field(64, ge=2, description="the global batch (under torchrun too)")
     lr_g: float = Field(2e-4, gt=0, description="Adam learning rate of G")
     lr_d: float = Field(2e-4, gt=0, description="Adam learning rate of D")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam's beta1")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam's beta2")
     anneal: float = Field(
         0.2,
         ge=0,
@@ -394,25 +424,17 @@ class TrainConfig(_Config):
         "rates: G stops jittering around the paintings' statistics and settles on them",
     )
     anneal_lr: float = Field(0.25, gt=0, le=1, description="learning-rate factor while annealing")
-    beta1: float = Field(0.5, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
     loss: str = Field(
         "bce", description="a registered GAN loss (artstyle.gan.losses): bce, hinge, wgan-gp"
     )
-    gp_weight: float = Field(10.0, ge=0, description="gradient-penalty weight for wgan-gp")
-
     real_label: float = Field(0.85, gt=0, le=1, description="one-sided smoothing, first part")
     real_label_late: float = Field(0.95, gt=0, le=1, description="smoothing after the switch")
     label_switch: float = Field(0.5, ge=0, le=1, description="fraction of epochs before switch")
-
     g_threshold: float | None = Field(
         None, ge=0, description="conditional backprop: skip G's update while its loss is below"
     )
     d_threshold: float | None = Field(
         None, ge=0, description="conditional backprop: skip D's update while its loss is below"
-    )
-    diffaugment: str = Field(
-        "", description="DiffAugment policy, e.g. 'color,translation,cutout'; empty for none"
     )
     ema: float | None = Field(
         0.999,
@@ -421,81 +443,180 @@ class TrainConfig(_Config):
         description="decay of an EMA copy of G used for sampling; it warms up as "
         "(1 + step) / (10 + step) until it reaches this (after 9000 steps for 0.999)",
     )
-
-    gram_weight: float | None = Field(
-        20.0,
-        gt=0,
-        description="weight of Gram feature matching: pulls the samples' mean Gram matrices at "
-        "the style layers towards the paintings' (None: off)",
-    )
-    gram_batch: int = Field(8, ge=1, description="samples per step the Gram loss looks at")
-    gram_layers: Literal["ast-gan", "gatys", "both"] = Field(
-        "both",
-        description="layer preset whose Gram matrices the Gram loss and settling match: the "
-        "style stage's shallow default, Gatys' relu1_1..relu5_1 (shapes and strokes), or both",
-    )
-    gram_scale: Literal["patch", "sample"] = Field(
-        "sample",
-        description="texture arch: the Gram loss looks at the training patches, or at extra "
-        "whole samples of the size the style stage uses (sample_size)",
-    )
-
-    whole_weight: float | None = Field(
-        None,
-        ge=0,
-        description="weight of a second discriminator that judges whole samples beside whole "
-        "paintings (`whole_discriminator`); None: 1 where the design has whole samples larger "
-        "than its patches (texture arch, crop 'patch', gram_scale 'sample'), else off; 0: off",
-    )
-    whole_discriminator: Literal["dcgan", "projected"] = Field(
-        "projected",
-        description="the whole view's judge: projected (small heads on the frozen ImageNet "
-        "features of EfficientNet-lite0, at sample_size: the scale the style stage reads) or "
-        "dcgan (from scratch, on samples and paintings shrunk to image_size)",
-    )
-    whole_diffaugment: str = Field(
-        "color,translation,cutout",
-        description="DiffAugment policy for the whole-view discriminator only (it sees each "
-        "whole painting far more often than the patch discriminator sees any one patch)",
-    )
-
-    lecam_weight: float = Field(
-        0.0,
-        ge=0,
-        description="weight of LeCam regularisation of D (Tseng et al. 2021): D's outputs are "
-        "pulled towards moving averages of its outputs on the other kind of image, which keeps "
-        "it from overfitting few paintings (the paper: 0.1-0.3; 0: off)",
-    )
-    lecam_decay: float = Field(
-        0.99, ge=0, lt=1, description="decay of LeCam's moving averages of D's outputs"
-    )
-
-    settle_steps: int = Field(
-        300,
-        ge=0,
-        description="Gram settling after the last epoch: steps in which a copy of the sampling "
-        "generator is fine-tuned on the Gram loss alone, its weights averaged; the settled "
-        "copy is what gets exported (0: off; needs gram_weight)",
-    )
-    settle_lr: float = Field(2e-5, gt=0, description="Adam learning rate of Gram settling")
-
-    crop: CropMode = Field("patch", description="center crop (Ast-GAN) or random patch (B&L)")
-    flip: bool = Field(True, description="random horizontal flips")
-
-    seed: int = 0
-    device: str = "auto"
     precision: Precision = Field(
         "auto",
         description="number format of the forward passes (G, D, the Gram loss's VGG19): auto "
         "(bf16 where the CPU has AVX512-BF16 or AMX, or the GPU supports it; fp32 elsewhere), "
         "fp32, bf16 or fp16 (with loss scaling); weights, optimisers, EMA and losses stay fp32",
     )
+    seed: int = Field(0, description="the run's random seed")
+
+
+# Training terms (`artstyle.gan.terms`): one section each, named as the term, its weight first
+# (a weight set and not 0 turns the term on).
+
+
+class GradientPenaltySettings(Section):
+    """WGAN-GP's gradient penalty on D (term `gradient_penalty`): on for a loss that asks for
+    it (wgan-gp)."""
+
+    weight: float = Field(
+        10.0,
+        ge=0,
+        description="gradient-penalty weight for wgan-gp",
+        json_schema_extra=_flat("gp_weight"),
+    )
+
+
+class GramSettings(Section):
+    """Gram feature matching (term `gram`): G is pulled towards the paintings' mean Gram
+    matrices."""
+
+    weight: float | None = Field(
+        20.0,
+        gt=0,
+        description="weight of Gram feature matching: pulls the samples' mean Gram matrices at "
+        "the style layers towards the paintings' (None: off)",
+        json_schema_extra=_flat("gram_weight"),
+    )
+    batch: int = Field(
+        8,
+        ge=1,
+        description="samples per step the Gram loss looks at",
+        json_schema_extra=_flat("gram_batch"),
+    )
+    layers: Literal["ast-gan", "gatys", "both"] = Field(
+        "both",
+        description="layer preset whose Gram matrices the Gram loss and settling match: the "
+        "style stage's shallow default, Gatys' relu1_1..relu5_1 (shapes and strokes), or both",
+        json_schema_extra=_flat("gram_layers"),
+    )
+    scale: Literal["patch", "sample"] = Field(
+        "sample",
+        description="texture arch: the Gram loss looks at the training patches, or at extra "
+        "whole samples of the size the style stage uses (sample_size)",
+        json_schema_extra=_flat("gram_scale"),
+    )
+
+
+class WholeViewSettings(Section):
+    """A second discriminator that judges whole samples beside whole paintings (term
+    `whole_view`)."""
+
+    weight: float | None = Field(
+        None,
+        ge=0,
+        description="weight of the whole view; None: 1 where the design has whole samples "
+        "larger than its patches (texture arch, crop 'patch', gram.scale 'sample'), else off; "
+        "0: off",
+        json_schema_extra=_flat("whole_weight", architecture=True),
+    )
+    discriminator: Literal["dcgan", "projected"] = Field(
+        "projected",
+        description="the whole view's judge: projected (small heads on the frozen ImageNet "
+        "features of EfficientNet-lite0, at sample_size: the scale the style stage reads) or "
+        "dcgan (from scratch, on samples and paintings shrunk to image_size)",
+        json_schema_extra=_flat("whole_discriminator", architecture=True),
+    )
+    diffaugment: str = Field(
+        "color,translation,cutout",
+        description="DiffAugment policy for the whole-view discriminator only (it sees each "
+        "whole painting far more often than the patch discriminator sees any one patch)",
+        json_schema_extra=_flat("whole_diffaugment"),
+    )
+
+
+class LeCamSettings(Section):
+    """LeCam regularisation of D (term `lecam`; Tseng et al. 2021)."""
+
+    weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of LeCam regularisation: D's outputs are pulled towards moving "
+        "averages of its outputs on the other kind of image, which keeps it from overfitting "
+        "few paintings (the paper: 0.1-0.3; 0: off)",
+        json_schema_extra=_flat("lecam_weight"),
+    )
+    decay: float = Field(
+        0.99,
+        ge=0,
+        lt=1,
+        description="decay of LeCam's moving averages of D's outputs",
+        json_schema_extra=_flat("lecam_decay"),
+    )
+
+
+class SettleSettings(Section):
+    """Gram settling of the exported copy after the last epoch (`gan.settle`): it changes only
+    what gets exported, so a resumed run may change it."""
+
+    resumable: ClassVar[bool] = True
+
+    steps: int = Field(
+        300,
+        ge=0,
+        description="steps in which a copy of the sampling generator is fine-tuned on the Gram "
+        "loss alone, its weights averaged; the settled copy is what gets exported (0: off; "
+        "needs gram.weight)",
+        json_schema_extra=_flat("settle_steps"),
+    )
+    lr: float = Field(
+        2e-5,
+        gt=0,
+        description="Adam learning rate of Gram settling",
+        json_schema_extra=_flat("settle_lr"),
+    )
+
+
+class RunSettings(Section):
+    """How long the run goes, where it runs and what it records: a resumed run may change
+    them and stays the same run."""
+
+    resumable: ClassVar[bool] = True
+
+    epochs: int = Field(170, ge=1, description="passes over the paintings")
+    device: str = Field("auto", description="auto, cpu or cuda")
     sync_bn: bool = Field(
         False, description="under torchrun on CUDA: BatchNorm statistics over all GPUs' batches"
     )
     sample_every: int = Field(10, ge=1, description="epochs between fixed-z sample grids")
     checkpoint_every: int = Field(10, ge=1, description="epochs between checkpoints")
     eval_every: int | None = Field(None, ge=1, description="epochs between VGG-KID evaluations")
+
+
+class TrainConfig(_Config, Sectioned):
+    """Settings of one GAN training run, in sections: `networks` (fixed for a run), `data`,
+    `optim`, one section per training term (`gradient_penalty`, `gram`, `whole_view`,
+    `lecam`), `settle` and `run` (these two may change on `--resume`; the others only with
+    `--retune`, and never `networks`, `data.crop` or the whole view's weight and judge).
+
+    Flat names still work wherever settings are given (`TrainConfig(epochs=3,
+    whole_weight=0)`, flat TOML files, the config.json and checkpoints of earlier runs);
+    `artstyle config show train` lists them all, and `flat()` is the form files keep.
+
+    The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
+    normalisation learning 64-px patches of the paintings, with Gram feature matching on whole
+    samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
+    for the last fifth, the exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's
+    optimiser, loss and label smoothing. Sized to finish within an hour on two CPU cores for
+    a few hundred paintings (600 van Gogh paintings: 55 min).
+    `train_recipe("ast-gan")` gives the seed's DCGAN.
+    """
+
+    networks: Networks = Field(default_factory=Networks)
+    data: TrainData = Field(default_factory=TrainData)
+    optim: Optimisation = Field(default_factory=Optimisation)
+    gradient_penalty: GradientPenaltySettings = Field(default_factory=GradientPenaltySettings)
+    gram: GramSettings = Field(default_factory=GramSettings)
+    whole_view: WholeViewSettings = Field(default_factory=WholeViewSettings)
+    lecam: LeCamSettings = Field(default_factory=LeCamSettings)
+    settle: SettleSettings = Field(default_factory=SettleSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by flat name, as JSON values: what config.json, checkpoints and model
+        cards keep, readable by this version and by those from before sections."""
+        return flatten(type(self), self)
 
     @property
     def sample_size(self) -> int:
@@ -504,48 +625,41 @@ class TrainConfig(_Config):
         were cut at (2x the patch); the others their training size."""
         from artstyle.gan import get_arch  # the GAN's registry, loaded only for its settings
 
-        return get_arch(self.arch).sample_size(self)
-
-    @field_validator("arch")
-    @classmethod
-    def _registered_arch(cls, value: str) -> str:
-        from artstyle.gan import ARCHS
-
-        if value not in ARCHS:
-            raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")
-        return value
+        return get_arch(self.networks.arch).sample_size(self)
 
     @property
     def whole_samples(self) -> bool:
         """Whether the design paints whole samples larger than the patches it learns from, the
         ones the whole view judges."""
-        return self.sample_size > self.image_size and self.gram_scale == "sample"
+        return self.sample_size > self.networks.image_size and self.gram.scale == "sample"
 
     @property
     def whole_view_weight(self) -> float:
-        """The whole view's weight: `whole_weight`, or 1 where it is None and the design has
-        whole samples."""
-        if self.whole_weight is None:
+        """The whole view's weight: `whole_view.weight`, or 1 where it is None and the design
+        has whole samples."""
+        if self.whole_view.weight is None:
             return 1.0 if self.whole_samples else 0.0
-        return self.whole_weight
+        return self.whole_view.weight
 
     @property
     def whole_size(self) -> int:
         """Side at which the whole view compares samples and paintings."""
-        return self.sample_size if self.whole_discriminator == "projected" else self.image_size
+        if self.whole_view.discriminator == "projected":
+            return self.sample_size
+        return self.networks.image_size
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        for policy in (self.diffaugment, self.whole_diffaugment):
+        for policy in (self.data.diffaugment, self.whole_view.diffaugment):
             unknown = set(filter(None, policy.split(","))) - set(get_args(DiffAugmentPolicy))
             if unknown:
                 raise ValueError(
                     f"unknown DiffAugment policy {sorted(unknown)}; "
                     f"known: {sorted(get_args(DiffAugmentPolicy))}"
                 )
-        if self.settle_steps and self.gram_weight is None:
+        if self.settle.steps and self.gram.weight is None:
             raise ValueError("settle_steps needs the Gram loss (gram_weight); set it to 0")
-        if self.whole_weight and not self.whole_samples:
+        if self.whole_view.weight and not self.whole_samples:
             raise ValueError(
                 "whole_weight needs whole samples larger than the patches: the texture arch, "
                 "crop 'patch' and gram_scale 'sample'"
@@ -554,45 +668,49 @@ class TrainConfig(_Config):
 
 
 #: Named training recipes: the settings each one changes from `TrainConfig`'s defaults, which are
-#: the recommended recipe (docs/gan.md says how it was chosen).
+#: the recommended recipe (docs/gan.md says how it was chosen). Flat names, paths or sections.
 RECIPES: dict[str, dict[str, Any]] = {
     "artstyle": {},
     # the seed's DCGAN (Ast-GAN): 64-px centre crops, transposed convs, no stabilisers
     "ast-gan": {
-        "arch": "dcgan",
-        "crop": "center",
-        "flip": False,
-        "ema": None,
-        "gram_weight": None,
-        "settle_steps": 0,
-        "anneal": 0.0,
-        "diffaugment": "",
-        "batch_size": 128,
-        "epochs": 300,
+        "networks.arch": "dcgan",
+        "data.crop": "center",
+        "data.flip": False,
+        "data.diffaugment": "",
+        "optim.ema": None,
+        "optim.anneal": 0.0,
+        "optim.batch_size": 128,
+        "gram.weight": None,
+        "settle.steps": 0,
+        "run.epochs": 300,
     },
 }
 
 
-def stored_train_config(settings: dict[str, Any]) -> TrainConfig:
-    """The settings a training file stores, read with the meaning they had when it was written:
+def stored_train_config(settings: Mapping[str, Any]) -> TrainConfig:
+    """The settings a training file stores (flat, as every version wrote them, or sectioned),
+    read with the meaning they had when it was written:
     texture generators from before `g_norm` existed used BatchNorm (the shipped v1 models), and
     runs from before `anneal` existed kept their learning rates to the end, those from before
     `gram_scale` existed matched the Gram matrices of their patches, and those from before
     `settle_steps` existed were exported unsettled, the whole view augmented as the patches
     were until `whole_diffaugment` existed, and runs from before `precision` existed ran fp32
     (so they resume exactly as they were)."""
-    if settings.get("arch") == "texture" and "g_norm" not in settings:
-        settings = {**settings, "g_norm": "batch"}
-    old = {
+    given = flatten(TrainConfig, settings)
+    old: dict[str, Any] = {
         "anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32",
         "whole_weight": 0.0, "whole_discriminator": "dcgan", "gram_layers": "ast-gan",
     }  # fmt: skip
-    settings = {**old, "whole_diffaugment": settings.get("diffaugment", ""), **settings}
-    return TrainConfig.model_validate(settings)
+    if given.get("arch") == "texture" and "g_norm" not in given:
+        old["g_norm"] = "batch"
+    old["whole_diffaugment"] = given.get("diffaugment", "")
+    missing = {k: v for k, v in old.items() if k not in given}
+    return TrainConfig.model_validate({**missing, **settings})
 
 
 def train_recipe(name: str, **overrides: Any) -> TrainConfig:
-    """The settings of recipe `name` (see `RECIPES`), with `overrides` on top."""
+    """The settings of recipe `name` (see `RECIPES`), with `overrides` on top (flat names,
+    paths or sections), by the one rule of precedence (`settings.settle`)."""
     if name not in RECIPES:
         raise ArtstyleError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
-    return TrainConfig.model_validate({**RECIPES[name], **overrides})
+    return settle(TrainConfig, recipe=RECIPES[name], options=overrides)

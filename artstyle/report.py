@@ -118,7 +118,7 @@ def build_report(run_dir: str | Path, *, count: int = 64, seed: int = 0) -> str:
             ),
         ),
     ]  # fmt: skip
-    config = gen.config.model_dump(mode="json")
+    config = gen.config.flat()
     description = gen.card.get("description", "")
     stamp = time.strftime("%Y-%m-%d %H:%M %Z")
     body = [

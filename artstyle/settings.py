@@ -2,7 +2,9 @@
 
 A settings model groups its fields into sections (nested models, `Section`) whose grouping is
 their meaning: which settings may change from one photo to the next follows from the section
-(`Section.per_photo`), not from lists of names kept elsewhere. Each setting has
+(`Section.per_photo`), and which training settings a resumed run may change (`Section.resumable`)
+or must keep (`Section.architecture`, or a field tagged "architecture"), not from lists of names
+kept elsewhere. Each setting has
 
 - a path, `section.field` (`weights.style`): how `--set` and a TOML file's tables name it;
 - a flat name, unique in its model (`style_weight`): how keyword arguments
@@ -38,11 +40,26 @@ class Section(BaseModel):
 
     `per_photo`: the section's settings may change from one photo to the next (per call, or per
     request in the studio); the others are fixed when the work that depends on them starts.
+    `resumable`: they decide only how long a training run goes and what it records, so a
+    resumed run may change them; `architecture`: they shape the networks and the data they
+    learn from, so no resumed run may change them (a single field says so by its tag:
+    `Field(json_schema_extra={"architecture": True})`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     per_photo: ClassVar[bool] = False
+    resumable: ClassVar[bool] = False
+    architecture: ClassVar[bool] = False
+
+    @classmethod
+    def note(cls) -> str:
+        """What `artstyle config show` says of the section beside its heading."""
+        if cls.resumable:
+            return "may change on --resume"
+        if cls.architecture:
+            return "fixed for a run"
+        return "" if cls.per_photo else "fixed once the work starts"
 
 
 class Sectioned(BaseModel):
@@ -74,6 +91,16 @@ class Setting:
     @property
     def per_photo(self) -> bool:
         return self.section is not None and self.section.per_photo
+
+    @property
+    def resumable(self) -> bool:
+        return self.section is not None and self.section.resumable
+
+    @property
+    def architecture(self) -> bool:
+        return bool(self.section is not None and self.section.architecture) or bool(
+            self.extra("architecture")
+        )
 
     @property
     def default(self) -> Any:
@@ -145,6 +172,17 @@ def per_photo_names(cls: type[BaseModel]) -> frozenset[str]:
     return frozenset(s.flat for s in settings_of(cls) if s.per_photo)
 
 
+def resumable_names(cls: type[BaseModel]) -> frozenset[str]:
+    """Flat names of the settings a resumed run may change (those of resumable sections)."""
+    return frozenset(s.flat for s in settings_of(cls) if s.resumable)
+
+
+def architecture_names(cls: type[BaseModel]) -> frozenset[str]:
+    """Flat names of the settings no resumed run may change (architecture sections' and
+    fields')."""
+    return frozenset(s.flat for s in settings_of(cls) if s.architecture)
+
+
 def sections(cls: type[BaseModel]) -> list[tuple[str, str, bool, list[Setting]]]:
     """(name, what it holds, per photo, its settings) of each section of `cls` in order; a
     flat model's settings are one section named "" (as are top-level settings of a sectioned
@@ -206,6 +244,25 @@ def _merged(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in top.items():
         _put(out, [key], value)
+    return out
+
+
+def flatten(cls: type[BaseModel], data: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    """Settings by flat name, in `cls`'s order: all of a model's (as JSON values), or those
+    given in flat, dotted or sectioned `data`: the form files written before sections keep."""
+    if isinstance(data, BaseModel):
+        given: Mapping[str, Any] = data.model_dump(mode="json")
+    else:
+        given = nest(cls, data)
+    out: dict[str, Any] = {}
+    for setting in settings_of(cls):
+        value: Any = given
+        for name in setting.path.split("."):
+            if not isinstance(value, Mapping) or name not in value:
+                break
+            value = value[name]
+        else:
+            out[setting.flat] = value
     return out
 
 

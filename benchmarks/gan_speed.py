@@ -47,7 +47,7 @@ class ReferenceDCGAN:
         # ImageFolder wants class subfolders: link the painting folder in as the only class.
         self._root = tempfile.TemporaryDirectory()
         (Path(self._root.name) / folder.name).symlink_to(folder.resolve())
-        size = config.image_size
+        size = config.networks.image_size
         dataset = datasets.ImageFolder(
             root=self._root.name,
             transform=transforms.Compose(
@@ -60,16 +60,16 @@ class ReferenceDCGAN:
             ),
         )
         self.loader = DataLoader(
-            dataset, batch_size=config.batch_size, shuffle=True, num_workers=workers
+            dataset, batch_size=config.optim.batch_size, shuffle=True, num_workers=workers
         )
         self.batches = iter(self.loader)
-        self.z_dim = config.z_dim
+        self.z_dim = config.networks.z_dim
         self.g, self.d = build_generator(config), build_discriminator(config)
         self.opt_g = torch.optim.Adam(
-            self.g.parameters(), lr=config.lr_g, betas=(config.beta1, 0.999)
+            self.g.parameters(), lr=config.optim.lr_g, betas=(config.optim.beta1, 0.999)
         )
         self.opt_d = torch.optim.Adam(
-            self.d.parameters(), lr=config.lr_d, betas=(config.beta1, 0.999)
+            self.d.parameters(), lr=config.optim.lr_d, betas=(config.optim.beta1, 0.999)
         )
         self.criterion = nn.BCEWithLogitsLoss()  # the example's Sigmoid + BCELoss, fused
 
@@ -150,7 +150,7 @@ def main() -> None:
     load_before = _loads()
 
     start = time.perf_counter()
-    data = load_paintings(args.data, config.image_size)
+    data = load_paintings(args.data, config.networks.image_size)
     decode_s = time.perf_counter() - start
     step_s: dict[str, list[float]] = {p: [] for p in [*args.precision, "reference"]}
     with tempfile.TemporaryDirectory() as run_dir:
@@ -159,7 +159,7 @@ def main() -> None:
             for p in args.precision
         }
         reference = ReferenceDCGAN(config, args.data, args.workers)
-        index = batches(len(data), config.batch_size)
+        index = batches(len(data), config.optim.batch_size)
         for run in runs.values():
             run.train_step(next(index))  # warm-up: allocator, oneDNN kernels
         reference.step()
@@ -171,13 +171,13 @@ def main() -> None:
             ref_images += reference.step()
             step_s["reference"].append(time.perf_counter() - start)
     ref_batch = ref_images / args.iters  # the example's last batch of an epoch is smaller
-    per_step = {p: config.batch_size for p in args.precision} | {"reference": ref_batch}
+    per_step = {p: config.optim.batch_size for p in args.precision} | {"reference": ref_batch}
     ips = {p: per_step[p] / statistics.median(t) for p, t in step_s.items()}
     best = {p: per_step[p] / min(t) for p, t in step_s.items()}
 
     sampler = StyleGenerator(build_generator(config), config, {}, Path("untrained"))
     plain = build_generator(config)
-    z = torch.randn(64, config.z_dim, 1, 1)
+    z = torch.randn(64, config.networks.z_dim, 1, 1)
 
     def plain_forward() -> torch.Tensor:
         """As the example samples: train-mode BatchNorm, then the same 0..1 conversion as ours."""
@@ -187,10 +187,12 @@ def main() -> None:
     ours_ms, ref_ms = sampling_ms(lambda: sampler.sample(64, seed=0), plain_forward, repeats=10)
 
     first = args.precision[0]
+    net = config.networks
     table = Table(
         title=(
-            f"{config.arch} GAN width {config.width}, {config.image_size} px, batch "
-            f"{config.batch_size}, {args.threads} thread(s), {len(data)} paintings, {args.iters} "
+            f"{net.arch} GAN width {net.width}, {net.image_size} px, batch "
+            f"{config.optim.batch_size}, {args.threads} thread(s), {len(data)} paintings, "
+            f"{args.iters} "
             f"steps each; load {load_before} -> {_loads()}"
         ),
         title_justify="left",

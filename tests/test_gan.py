@@ -138,7 +138,7 @@ def test_learning_rates_anneal_for_the_last_epochs(paintings: Path) -> None:
 
 
 def _run(cfg: TrainConfig, paintings: Path) -> training.Run:
-    return training.Run(cfg, load_paintings(paintings, 64, cfg.crop), Path("unused"))
+    return training.Run(cfg, load_paintings(paintings, 64, cfg.data.crop), Path("unused"))
 
 
 def _off(run: training.Run) -> set[str]:

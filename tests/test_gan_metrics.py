@@ -122,7 +122,7 @@ def test_run_evaluator_logs_without_touching_rng(run_dir: Path, paintings: Path)
     gen = StyleGenerator.from_pretrained(run_dir / "checkpoint.safetensors", "cpu")
     data = load_paintings(paintings, 64)
     net = gen.net.train()
-    evaluator = metrics.RunEvaluator(data, run_dir, gen.config.z_dim, n=8)
+    evaluator = metrics.RunEvaluator(data, run_dir, gen.config.networks.z_dim, n=8)
     rng = torch.get_rng_state()
     first = evaluator(net, epoch=1, step=2)
     assert torch.equal(torch.get_rng_state(), rng) and net.training

@@ -39,25 +39,26 @@ def test_texture_generator_normalises_without_batch_statistics() -> None:
 
 
 def test_files_from_before_g_norm_load_with_batchnorm() -> None:
-    old = TrainConfig().model_dump(mode="json")
+    old = TrainConfig().flat()
     del old["g_norm"]
-    assert stored_train_config(old).g_norm == "batch"
-    assert stored_train_config({**old, "g_norm": "pixel"}).g_norm == "pixel"
+    assert stored_train_config(old).networks.g_norm == "batch"
+    assert stored_train_config({**old, "g_norm": "pixel"}).networks.g_norm == "pixel"
     del old["anneal"], old["gram_scale"], old["settle_steps"]  # older runs go on as they were
-    assert (stored_train_config(old).anneal, TrainConfig().anneal) == (0, 0.2)
-    assert (stored_train_config(old).settle_steps, TrainConfig().settle_steps) == (0, 300)
-    assert (stored_train_config(old).gram_scale, TrainConfig().gram_scale) == ("patch", "sample")
+    assert (stored_train_config(old).optim.anneal, TrainConfig().optim.anneal) == (0, 0.2)
+    assert (stored_train_config(old).settle.steps, TrainConfig().settle.steps) == (0, 300)
+    assert (stored_train_config(old).gram.scale, TrainConfig().gram.scale) == ("patch", "sample")
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 
 
 def test_ast_gan_recipe_is_the_seeds_dcgan() -> None:
     cfg = train_recipe("ast-gan")
-    assert (cfg.arch, cfg.image_size, cfg.crop, cfg.flip) == ("dcgan", 64, "center", False)
-    assert (cfg.batch_size, cfg.epochs, cfg.lr_g, cfg.beta1) == (128, 300, 2e-4, 0.5)
-    assert (cfg.ema, cfg.gram_weight, cfg.diffaugment, cfg.loss) == (None, None, "", "bce")
-    assert (cfg.anneal, cfg.settle_steps) == (0, 0)
-    assert (cfg.real_label, cfg.real_label_late) == (0.85, 0.95)
+    net, data, optim = cfg.networks, cfg.data, cfg.optim
+    assert (net.arch, net.image_size, data.crop, data.flip) == ("dcgan", 64, "center", False)
+    assert (optim.batch_size, cfg.run.epochs, optim.lr_g, optim.beta1) == (128, 300, 2e-4, 0.5)
+    assert (optim.ema, cfg.gram.weight, data.diffaugment, optim.loss) == (None, None, "", "bce")
+    assert (cfg.optim.anneal, cfg.settle.steps) == (0, 0)
+    assert (cfg.optim.real_label, cfg.optim.real_label_late) == (0.85, 0.95)
     assert cfg.sample_size == 64
 
 
@@ -71,7 +72,7 @@ def test_recipe_overrides_win_and_unknown_recipe_is_one_line() -> None:
 @pytest.mark.parametrize("size", [64, 128])
 def test_generator_shapes_for_every_architecture(arch: str, size: int) -> None:
     cfg = TrainConfig(arch=arch, image_size=size, width=4)  # type: ignore[arg-type]
-    images = build_generator(cfg)(torch.randn(2, cfg.z_dim))
+    images = build_generator(cfg)(torch.randn(2, cfg.networks.z_dim))
     assert images.shape == (2, 3, size, size) and images.abs().max() <= 1
     assert build_discriminator(cfg)(images).shape == (2,)
 
@@ -187,9 +188,9 @@ def test_whole_view_is_augmented_by_its_own_policy(monkeypatch: pytest.MonkeyPat
     assert seen.count((4, "translation")) == 3  # D's fake and real, then G's
     with pytest.raises(ValueError, match="unknown DiffAugment policy"):
         TrainConfig(whole_diffaugment="translation,blur")
-    old = cfg.model_dump(mode="json") | {"diffaugment": "cutout"}
+    old = cfg.flat() | {"diffaugment": "cutout"}
     del old["whole_diffaugment"]  # runs from before it: the whole view shared the patches' policy
-    assert stored_train_config(old).whole_diffaugment == "cutout"
+    assert stored_train_config(old).whole_view.diffaugment == "cutout"
 
 
 def test_settling_needs_the_gram_loss() -> None:

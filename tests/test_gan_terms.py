@@ -39,7 +39,7 @@ def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(cfg: TrainConfig, paintings: Path, run_dir: Path = Path("unused")) -> training.Run:
-    return training.Run(cfg, load_paintings(paintings, 64, cfg.crop), run_dir)
+    return training.Run(cfg, load_paintings(paintings, 64, cfg.data.crop), run_dir)
 
 
 def _batch(d_real: list[float], d_fake: list[float]) -> Batch:
@@ -52,7 +52,7 @@ def test_lecam_pulls_d_towards_its_averages_of_the_other_kind(paintings: Path) -
     """||D(x) - ema_fake||^2 + ||D(G(z)) - ema_real||^2, weighted, the averages starting at the
     first outputs and moving by 1 - lecam_decay."""
     assert (
-        TrainConfig().lecam_weight == 0 and "lecam" not in _run(TrainConfig(**MLP), paintings).terms
+        TrainConfig().lecam.weight == 0 and "lecam" not in _run(TrainConfig(**MLP), paintings).terms
     )
     run = _run(TrainConfig(**MLP, lecam_weight=0.5, lecam_decay=0.9), paintings)
     term = run.terms["lecam"]
@@ -167,8 +167,8 @@ def test_a_new_architecture_is_registered_without_touching_the_loop(
 ) -> None:
     narrow = Arch(
         "narrow",
-        lambda c: DCGANGenerator(c.z_dim, 2, c.image_size),
-        lambda c: DCGANDiscriminator(2, c.image_size),
+        lambda c: DCGANGenerator(c.networks.z_dim, 2, c.networks.image_size),
+        lambda c: DCGANDiscriminator(2, c.networks.image_size),
         memory_format=torch.contiguous_format,
     )
     monkeypatch.setitem(ARCHS, "narrow", narrow)
@@ -214,7 +214,7 @@ def test_observers_see_the_settling(paintings: Path, tmp_path: Path) -> None:
 
 def test_every_term_names_real_settings_and_the_log_keeps_its_columns() -> None:
     for term in TERMS.values():
-        assert set(term.settings) <= set(TrainConfig.model_fields), term.name
+        assert term.section in TrainConfig.model_fields, term.name
     before = [
         "step", "epoch", "iteration", "loss_d", "loss_g", "d_real", "d_fake",
         "skipped_d", "skipped_g", "real_label", "gram_error", "whole_fake", "seconds",

@@ -123,7 +123,7 @@ def test_vgg_in_bf16_returns_features_close_to_fp32() -> None:
 
 
 def _run(cfg: TrainConfig, paintings: Path) -> training.Run:
-    return training.Run(cfg, load_paintings(paintings, 64, cfg.crop), Path("unused"))
+    return training.Run(cfg, load_paintings(paintings, 64, cfg.data.crop), Path("unused"))
 
 
 @pytest.mark.parametrize(
@@ -152,4 +152,4 @@ def test_a_training_step_runs_the_networks_in_its_precision(
 
 def test_runs_from_before_precision_existed_resume_in_fp32() -> None:
     assert stored_train_config({"epochs": 3}).precision == "fp32"
-    assert TrainConfig().precision == "auto"
+    assert TrainConfig().optim.precision == "auto"

@@ -26,7 +26,7 @@ def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_default_whole_view_is_projected_at_the_samples_size() -> None:
     cfg = TrainConfig()
-    assert cfg.whole_view_weight == 1 and cfg.whole_discriminator == "projected"
+    assert cfg.whole_view_weight == 1 and cfg.whole_view.discriminator == "projected"
     assert cfg.whole_size == cfg.sample_size == 128
     # designs without whole samples larger than their patches have no whole view by default...
     assert TrainConfig(arch="dcgan", crop="center").whole_view_weight == 0

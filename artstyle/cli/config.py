@@ -37,16 +37,20 @@ def show_command(
 
 def print_settings(model: type[BaseModel], title: str, console: Console) -> None:
     """`model`'s settings as one table per section (stdout: it is the command's output)."""
-    for name, about, per_photo, settings in sections(model):
+    for name, about, _, settings in sections(model):
         heading = f"[bold]{escape(name or title)}[/]"
         if about:
             heading += f": {escape(about)}"
-        if name and not per_photo:
-            heading += " [dim](fixed once the work starts)[/]"
+        note = settings[0].section.note() if settings[0].section else ""
+        if note:
+            heading += f" [dim]({escape(note)})[/]"
         table = Table(title=heading, title_justify="left", show_edge=False, expand=False)
         for column in ("setting", "default", "description"):
             table.add_column(column, overflow="fold")
         for s in settings:
-            table.add_row(escape(s.path), escape(shown(s.default)), escape(s.description))
+            about = s.description
+            if s.architecture and not (s.section and s.section.architecture):
+                about += " (fixed for a run)"
+            table.add_row(escape(s.path), escape(shown(s.default)), escape(about))
         console.print(table)
         console.print()

@@ -77,7 +77,7 @@ def evaluate_command(
             f"{gens[0].source} is a training checkpoint, which has no model card; evaluate the "
             "run's generator.safetensors (written when training finishes) to update a card"
         )
-    paintings = _paintings(data, gens[0].config.image_size)
+    paintings = _paintings(data, gens[0].config.networks.image_size)
     results = _measure(gens, paintings, device, n, range(seed, seed + seeds))
     Console().print(_table(gens, results, paintings, data, n, range(seed, seed + seeds)))
     if update_card:
@@ -207,8 +207,8 @@ def baseline_fields(
 ) -> dict[str, Any]:
     """What a card keeps of a baseline: its scores, its training length, how it was trained
     differently (setting: [this model's value, the baseline's])."""
-    mine = model.config.model_dump(mode="json")
-    theirs = baseline.config.model_dump(mode="json")
+    mine = model.config.flat()
+    theirs = baseline.config.flat()
     ignored = RESUMABLE  # length and bookkeeping, not recipe; the length is `iterations`
     return {
         "source": portable(baseline.source),

@@ -3,8 +3,9 @@
 A command names a few curated flags (the settings people reach for); every other setting is
 `--set section.field=value` (repeatable) or a `--config FILE.toml`. The flags' types, help and
 defaults come from the model, and the command receives the settled model (`settings.settle`:
-recipe, then file, then options). A flag spelling a setting that has no flag any more is one
-line naming its new spelling, not click's generic error.
+a `--recipe` where the command has recipes, then the file, then the options). A flag spelling
+a setting that has no flag any more is one line naming its new spelling, not click's generic
+error.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
@@ -36,13 +37,16 @@ SETTINGS = "settings"
 class Flag:
     """A curated flag for the setting at `path`. `decls`: its spellings (default `--flat-name`,
     `--flat-name/--no-flat-name` for a switch); `hidden`: kept working for shipped docs but not
-    listed; `zero_is_none`: 0 on the command line means no value (None)."""
+    listed; `zero_is_none`: 0 on the command line means no value (None); `also`: paths of
+    further settings the flag sets to the same value (`--lr` sets both learning rates); a flag
+    for one of them listed after it wins."""
 
     path: str
     decls: tuple[str, ...] = ()
     help: str = ""
     hidden: bool = False
     zero_is_none: bool = False
+    also: tuple[str, ...] = ()
 
 
 def flag_decls(model: type[BaseModel], flag: Flag) -> tuple[str, ...]:
@@ -67,10 +71,15 @@ def _option_type(model: type[BaseModel], flag: Flag) -> Any:
 
 
 def with_settings(
-    model: type[BaseModel], flags: Sequence[Flag], command: str
+    model: type[BaseModel],
+    flags: Sequence[Flag],
+    command: str,
+    recipes: Mapping[str, Mapping[str, Any]] | None = None,
+    example: str = "schedule.optimizer=adam",
 ) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Decorate a command function that takes `settings: model`: its flags, `--set` and
-    `--config` become options, and it is called with the settled settings."""
+    `--config` (and `--recipe`, one of `recipes` by name, the first the default) become
+    options, and it is called with the settled settings; `example` shows `--set` in the help."""
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
         signature = inspect.signature(func, eval_str=True)
@@ -99,11 +108,26 @@ def with_settings(
                     "--set",
                     metavar="SECTION.FIELD=VALUE",
                     rich_help_panel=panel,
-                    help="any setting, repeatable, e.g. --set schedule.optimizer=adam "
+                    help=f"any setting, repeatable, e.g. --set {example} "
                     f"(every one: `artstyle config show {command}`)",
                 ),
             ),
         ]
+        if recipes:
+            extra.insert(
+                0,
+                inspect.Parameter(
+                    "_recipe",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=str,
+                    default=typer.Option(
+                        next(iter(recipes)),
+                        "--recipe",
+                        rich_help_panel=panel,
+                        help=f"starting point for the settings: {' or '.join(recipes)}",
+                    ),
+                ),
+            )
         for name, flag in names.items():
             annotation = _option_type(model, flag)
             setting = by_path(model)[flag.path]
@@ -130,6 +154,7 @@ def with_settings(
         def run(**kwargs: Any) -> R:
             config_file = kwargs.pop("_config_file")
             sets = kwargs.pop("_set") or []
+            recipe = _recipe(recipes, kwargs.pop("_recipe", None))
             options: dict[str, Any] = {}
             for name, flag in names.items():
                 value = kwargs.pop(name)
@@ -137,10 +162,10 @@ def with_settings(
                     value = value.value if isinstance(value, enum.Enum) else value
                     if flag.zero_is_none and value == 0:
                         value = None
-                    options[flag.path] = value
+                    options.update(dict.fromkeys((flag.path, *flag.also), value))
             options.update(parse_set(model, text, command) for text in sets)
             file = read_toml(config_file) if config_file else None
-            kwargs[SETTINGS] = settle(model, file=file, options=options)
+            kwargs[SETTINGS] = settle(model, recipe=recipe, file=file, options=options)
             return func(**kwargs)
 
         del run.__wrapped__  # typer reads the signature below, not the function's
@@ -149,6 +174,16 @@ def with_settings(
         return run
 
     return decorate
+
+
+def _recipe(
+    recipes: Mapping[str, Mapping[str, Any]] | None, name: str | None
+) -> Mapping[str, Any] | None:
+    if not recipes or name is None:
+        return None
+    if name not in recipes:
+        raise ArtstyleError(f"unknown recipe {name!r}; known: {', '.join(recipes)}")
+    return recipes[name]
 
 
 class SettingsCommand(TyperCommand):

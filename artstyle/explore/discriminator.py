@@ -45,7 +45,7 @@ def load_discriminator(source: str | Path) -> DCGANDiscriminator:
     )
     if not isinstance(d, DCGANDiscriminator):
         raise ArtstyleError(
-            f"{path}: activation views need a DCGAN discriminator, not {config.arch}"
+            f"{path}: activation views need a DCGAN discriminator, not {config.networks.arch}"
         )
     return d.eval().requires_grad_(False)
 

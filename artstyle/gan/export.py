@@ -30,8 +30,8 @@ def export_generator(
         f"g.{k}": v.half() if v.is_floating_point() else v
         for k, v in generator.state_dict().items()
     }
-    checkpoint.save(path, tensors, {"kind": KIND, "config": config.model_dump(mode="json")})
-    write_card(path, {**card, "hyperparameters": config.model_dump(mode="json")})
+    checkpoint.save(path, tensors, {"kind": KIND, "config": config.flat()})
+    write_card(path, {**card, "hyperparameters": config.flat()})
     return path
 
 

@@ -62,7 +62,7 @@ class StyleGenerator:
         self.config = config
         self.card = card
         self.source = source
-        self.arch = get_arch(config.arch)
+        self.arch = get_arch(config.networks.arch)
 
     @property
     def device(self) -> torch.device:
@@ -88,7 +88,7 @@ class StyleGenerator:
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
         """`n` latent vectors z ~ N(0, 1), the same for the same seed on any device."""
         gen = torch.Generator().manual_seed(seed)
-        return torch.randn(n, self.config.z_dim, generator=gen).to(self.device)
+        return torch.randn(n, self.config.networks.z_dim, generator=gen).to(self.device)
 
     @property
     def sample_size(self) -> int:

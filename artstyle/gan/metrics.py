@@ -243,7 +243,7 @@ def evaluate(
     `Reference` to score several generators against the same paintings without recomputing.
     """
     if isinstance(data, (str, Path)):
-        data = load_paintings(data, generator.config.image_size, "center", min_images=2)
+        data = load_paintings(data, generator.config.networks.image_size, "center", min_images=2)
     reference = data if isinstance(data, Reference) else Reference.of(data, generator.device)
     # sample(), not decode(): a texture generator's samples each get their own noise
     features = vgg_features(generator.sample(n, seed), generator.device, batch_size)

@@ -284,7 +284,7 @@ class Arch:
 
     def sample_size(self, config: TrainConfig) -> int:
         """Side of the samples the style stage uses: the training size."""
-        return config.image_size
+        return config.networks.image_size
 
     def generate(
         self, net: nn.Module, z: torch.Tensor, size: int, generator: torch.Generator | None = None
@@ -309,13 +309,19 @@ class TextureArch(Arch):
     def sample_size(self, config: TrainConfig) -> int:
         """Trained on patches, it paints a whole painting's worth at the scale the patches were
         cut at (the paintings' short side at 2x the patch, as `gan.data` prepares them)."""
-        return 2 * config.image_size if config.crop == "patch" else config.image_size
+        return (
+            2 * config.networks.image_size
+            if config.data.crop == "patch"
+            else config.networks.image_size
+        )
 
 
 def _dcgan_discriminator(config: TrainConfig) -> nn.Module:
     """BatchNorm unless the loss takes a per-sample gradient penalty, which BatchNorm breaks."""
-    norm = not get_loss(config.loss).gradient_penalty
-    return DCGANDiscriminator(config.width, config.image_size, config.d_slope, norm=norm)
+    norm = not get_loss(config.optim.loss).gradient_penalty
+    return DCGANDiscriminator(
+        config.networks.width, config.networks.image_size, config.networks.d_slope, norm=norm
+    )
 
 
 ARCHS: dict[str, Arch] = {}
@@ -337,14 +343,24 @@ def get_arch(name: str) -> Arch:
 for _arch in (
     TextureArch(
         "texture",
-        lambda c: TextureGenerator(c.z_dim, c.width, c.image_size, c.noise_dim, c.g_norm),
+        lambda c: TextureGenerator(
+            c.networks.z_dim,
+            c.networks.width,
+            c.networks.image_size,
+            c.networks.noise_dim,
+            c.networks.g_norm,
+        ),
         _dcgan_discriminator,
     ),
-    Arch("dcgan", lambda c: DCGANGenerator(c.z_dim, c.width, c.image_size), _dcgan_discriminator),
+    Arch(
+        "dcgan",
+        lambda c: DCGANGenerator(c.networks.z_dim, c.networks.width, c.networks.image_size),
+        _dcgan_discriminator,
+    ),
     Arch(
         "mlp",
-        lambda c: MLPGenerator(c.z_dim, c.image_size),
-        lambda c: MLPDiscriminator(c.image_size, c.d_slope),
+        lambda c: MLPGenerator(c.networks.z_dim, c.networks.image_size),
+        lambda c: MLPDiscriminator(c.networks.image_size, c.networks.d_slope),
         memory_format=torch.contiguous_format,
     ),
 ):
@@ -353,13 +369,13 @@ for _arch in (
 
 def build_generator(config: TrainConfig) -> nn.Module:
     """The generator a config describes, freshly initialised."""
-    g = get_arch(config.arch).generator(config)
+    g = get_arch(config.networks.arch).generator(config)
     g.apply(init_weights)
     return g
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:
     """The discriminator a config describes, freshly initialised."""
-    d = get_arch(config.arch).discriminator(config)
+    d = get_arch(config.networks.arch).discriminator(config)
     d.apply(init_weights)
     return d

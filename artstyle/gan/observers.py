@@ -66,7 +66,7 @@ class Observer:
 
 def _due(run: Run, every: int | None) -> bool:
     """True at every `every`-th epoch and at the last one."""
-    return every is not None and (run.epoch % every == 0 or run.epoch == run.config.epochs)
+    return every is not None and (run.epoch % every == 0 or run.epoch == run.config.run.epochs)
 
 
 class CsvLog(Observer):
@@ -96,7 +96,7 @@ class SampleGrids(Observer):
     none of the run's randomness."""
 
     def on_epoch(self, run: Run) -> None:
-        if _due(run, run.config.sample_every):
+        if _due(run, run.config.run.sample_every):
             self.write(run)
 
     @torch.inference_mode()
@@ -118,12 +118,14 @@ class Evaluation(Observer):
 
     def __init__(self, run: Run, console: Console) -> None:
         self.console = console
-        self.evaluator = RunEvaluator(run.data, run.run_dir, run.config.z_dim, device=run.device)
+        self.evaluator = RunEvaluator(
+            run.data, run.run_dir, run.config.networks.z_dim, device=run.device
+        )
 
     def on_epoch(self, run: Run) -> None:
-        if _due(run, run.config.eval_every):
+        if _due(run, run.config.run.eval_every):
             result = self.evaluator(run.sampler, run.epoch, run.step)
-            summary = f"epoch {run.epoch}/{run.config.epochs} {result.summary()}"
+            summary = f"epoch {run.epoch}/{run.config.run.epochs} {result.summary()}"
             self.console.print(summary, highlight=False)
 
 
@@ -131,7 +133,7 @@ class Checkpoints(Observer):
     """A checkpoint every `checkpoint_every` epochs, at the end, and on a stop request."""
 
     def on_epoch(self, run: Run) -> None:
-        if _due(run, run.config.checkpoint_every):
+        if _due(run, run.config.run.checkpoint_every):
             run.save_checkpoint()
 
     def on_interrupt(self, run: Run) -> None:
@@ -161,10 +163,10 @@ class ProgressDisplay(Observer):
         )
         self.task = self.bar.add_task(
             "train",
-            total=run.config.epochs * run.batches_per_epoch(),
+            total=run.config.run.epochs * run.batches_per_epoch(),
             completed=run.step,
             epoch=run.epoch + 1,
-            epochs=run.config.epochs,
+            epochs=run.config.run.epochs,
             speed=0.0,
             ld=0.0,
             lg=0.0,
@@ -179,11 +181,11 @@ class ProgressDisplay(Observer):
         )  # fmt: skip
 
     def on_epoch(self, run: Run) -> None:
-        if self.live or not self.last or not _due(run, run.config.checkpoint_every):
+        if self.live or not self.last or not _due(run, run.config.run.checkpoint_every):
             return
         s = self.last
         self.console.print(
-            f"epoch {run.epoch}/{run.config.epochs} step {run.step} "
+            f"epoch {run.epoch}/{run.config.run.epochs} step {run.step} "
             f"D {s['loss_d']:.3f} G {s['loss_g']:.3f} "
             f"D(x) {s['d_real']:.2f} D(G(z)) {s['d_fake']:.2f} "
             f"{run.step / max(run.seconds, 1e-9):.2f} it/s"
@@ -196,11 +198,11 @@ class ProgressDisplay(Observer):
                 TextColumn("[bold]settling"), BarColumn(), MofNCompleteColumn(),
                 TimeElapsedColumn(), console=self.console, disable=not self.live,
             )  # fmt: skip
-            self.task = self.bar.add_task("settle", total=run.config.settle_steps)
+            self.task = self.bar.add_task("settle", total=run.config.settle.steps)
             self.bar.start()
             self.settle_start = time.perf_counter()
         self.bar.advance(self.task)
-        if step == run.config.settle_steps and not self.live:
+        if step == run.config.settle.steps and not self.live:
             minutes = (time.perf_counter() - self.settle_start) / 60
             self.console.print(f"settled in {step} steps, {minutes:.1f} min")
 

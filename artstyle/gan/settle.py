@@ -33,26 +33,28 @@ def settle(
     device: torch.device,
     on_step: Callable[[int, float], bool] | None = None,
 ) -> nn.Module:
-    """A settled copy of `net`: `config.settle_steps` Adam steps of the Gram loss on
-    `config.gram_batch` fresh samples of the style stage's size, at `config.settle_lr`,
+    """A settled copy of `net`: `config.settle.steps` Adam steps of the Gram loss on
+    `config.gram.batch` fresh samples of the style stage's size, at `config.settle.lr`,
     returned as the average of its weights over the steps.
 
     `on_step(step, running_error)` is told after each step; returning True stops early (the
-    average so far is returned). Reproducible from `config.seed`. Runs in `config.precision`,
-    as training does.
+    average so far is returned). Reproducible from `config.optim.seed`. Runs in
+    `config.optim.precision`, as training does.
     """
     live = copy.deepcopy(net).eval().requires_grad_(True)  # as it samples: no batch statistics
     average = copy.deepcopy(net).eval().requires_grad_(False)
     matcher = copy.copy(gram)
     matcher.running = None  # its own running mean, starting from this generator's samples
-    opt = torch.optim.Adam(live.parameters(), lr=config.settle_lr, betas=(config.beta1, 0.999))
-    dtype = resolve_dtype(config.precision, device)
+    opt = torch.optim.Adam(
+        live.parameters(), lr=config.settle.lr, betas=(config.optim.beta1, 0.999)
+    )
+    dtype = resolve_dtype(config.optim.precision, device)
     scaler = grad_scaler(device, dtype)
-    latents = torch.Generator().manual_seed(config.seed)
-    arch = get_arch(config.arch)
-    with seeded_rng(config.seed, device):
-        for step in range(1, config.settle_steps + 1):
-            z = torch.randn(config.gram_batch, config.z_dim, generator=latents).to(device)
+    latents = torch.Generator().manual_seed(config.optim.seed)
+    arch = get_arch(config.networks.arch)
+    with seeded_rng(config.optim.seed, device):
+        for step in range(1, config.settle.steps + 1):
+            z = torch.randn(config.gram.batch, config.networks.z_dim, generator=latents).to(device)
             with autocast(device, dtype):
                 loss, error = matcher.loss(arch.generate(live, z, config.sample_size, latents))
             scaled_step(scaler, opt, loss)

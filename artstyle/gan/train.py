@@ -65,25 +65,18 @@ from artstyle.gan.settle import settle
 from artstyle.gan.terms import Batch, Term, active_terms, term_architecture, unlogged
 from artstyle.gan.terms.gram import GramMatching
 from artstyle.precision import autocast, dtype_name, grad_scaler, resolve_dtype, scaled_step
+from artstyle.settings import architecture_names, explicit, flatten, resumable_names
 
-#: Settings a resumed run may change: they decide how long it runs and what it records, not how
-#: it learns, so the run stays the same run (settling only changes the exported copy).
-RESUMABLE = frozenset(
-    {
-        "epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn",
-        "settle_steps", "settle_lr",
-    }
-)  # fmt: skip
-#: Settings no retune may change: they shape the networks and the data they learn from (the
-#: training terms name theirs: `architecture()`).
-ARCHITECTURE = frozenset(
-    {"arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "d_slope", "crop"}
-)
+#: Flat names of the settings a resumed run may change: those of the sections that decide how
+#: long it runs and what it records, not how it learns (`run`, `settle`: settling only changes the
+#: exported copy), so the run stays the same run.
+RESUMABLE = resumable_names(TrainConfig)
 
 
 def architecture() -> frozenset[str]:
-    """Every setting no retune may change: the networks' and the registered terms'."""
-    return ARCHITECTURE | term_architecture()
+    """Flat names of every setting no retune may change: those that shape the networks and the
+    data they learn from (the `networks` section, `data.crop`, the terms' fields tagged so)."""
+    return architecture_names(TrainConfig) | term_architecture()
 
 
 class TrainingInterrupted(ArtstyleError):
@@ -105,13 +98,15 @@ class TrainResult:
 def real_label_at(config: TrainConfig, epoch: int) -> float:
     """One-sided label smoothing: `real_label`, raised to `real_label_late` at the switch."""
     return (
-        config.real_label if epoch < config.label_switch * config.epochs else config.real_label_late
+        config.optim.real_label
+        if epoch < config.optim.label_switch * config.run.epochs
+        else config.optim.real_label_late
     )
 
 
 def lr_scale_at(config: TrainConfig, epoch: int) -> float:
     """Learning-rate factor of `epoch`: 1, then `anneal_lr` for the last `anneal` of the run."""
-    return config.anneal_lr if epoch >= (1 - config.anneal) * config.epochs else 1.0
+    return config.optim.anneal_lr if epoch >= (1 - config.optim.anneal) * config.run.epochs else 1.0
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -137,25 +132,25 @@ class Run:
         self.data = data
         self.run_dir = run_dir
         self.world = world or World()
-        self.device = device or resolve_device(config.device)
-        #: the dtype the forward passes run in (`config.precision`), and fp16's loss scaling
-        self.dtype = resolve_dtype(config.precision, self.device)
+        self.device = device or resolve_device(config.run.device)
+        #: the dtype the forward passes run in (`config.optim.precision`), and fp16's loss scaling
+        self.dtype = resolve_dtype(config.optim.precision, self.device)
         self.scaler = grad_scaler(self.device, self.dtype)
         self._check_world()
-        self.loss = get_loss(config.loss)
-        self.arch = get_arch(config.arch)
+        self.loss = get_loss(config.optim.loss)
+        self.arch = get_arch(config.networks.arch)
         self.memory_format = self.arch.memory_format
-        torch.manual_seed(config.seed)  # the networks' initial weights, in this order
+        torch.manual_seed(config.optim.seed)  # the networks' initial weights, in this order
         self.g_net = self.place(build_generator(config))
         self.d_net = self.place(build_discriminator(config))
-        self.g = self.world.wrap(self.g_net, self.device, config.sync_bn)
-        self.d = self.world.wrap(self.d_net, self.device, config.sync_bn)
+        self.g = self.world.wrap(self.g_net, self.device, config.run.sync_bn)
+        self.d = self.world.wrap(self.d_net, self.device, config.run.sync_bn)
         self.ema = self._ema_copy()
-        self.opt_g = self.adam(self.g, config.lr_g)
-        self.opt_d = self.adam(self.d, config.lr_d)
+        self.opt_g = self.adam(self.g, config.optim.lr_g)
+        self.opt_d = self.adam(self.d, config.optim.lr_d)
         #: the training terms the settings turn on, by name, in the order the step asks them
         self.terms: dict[str, Term] = {t.name: t(self) for t in active_terms(config)}
-        self.fixed_z = torch.randn(64, config.z_dim, device=self.device)
+        self.fixed_z = torch.randn(64, config.networks.z_dim, device=self.device)
         #: texture arch: the grids show whole samples at the card's scale, on fixed local noise
         noise = self.arch.noise(
             self.g_net, 64, config.sample_size, torch.Generator().manual_seed(1)
@@ -172,17 +167,17 @@ class Run:
         self.retunes: list[dict[str, Any]] = []
 
     def _check_world(self) -> None:
-        if self.config.batch_size % self.world.size:
+        if self.config.optim.batch_size % self.world.size:
             raise ArtstyleError(
-                f"the batch of {self.config.batch_size} (the global batch) does not split evenly "
-                f"over {self.world.size} processes"
+                f"the batch of {self.config.optim.batch_size} (the global batch) does not split "
+                f"evenly over {self.world.size} processes"
             )
-        if self.config.sync_bn and self.world.distributed and self.device.type != "cuda":
+        if self.config.run.sync_bn and self.world.distributed and self.device.type != "cuda":
             raise ArtstyleError("--sync-bn needs CUDA (PyTorch's SyncBatchNorm is GPU-only)")
 
     def _ema_copy(self) -> nn.Module | None:
-        """The EMA copy of G (`config.ema`), starting as G."""
-        if self.config.ema is None:
+        """The EMA copy of G (`config.optim.ema`), starting as G."""
+        if self.config.optim.ema is None:
             return None
         ema = build_generator(self.config).to(self.device)
         ema.load_state_dict(self.g_net.state_dict())
@@ -194,7 +189,7 @@ class Run:
 
     def adam(self, net: nn.Module, lr: float) -> torch.optim.Adam:
         """The run's Adam (Ast-GAN's betas) over `net`'s parameters."""
-        betas = (self.config.beta1, self.config.beta2)
+        betas = (self.config.optim.beta1, self.config.optim.beta2)
         return torch.optim.Adam(net.parameters(), lr=lr, betas=betas, eps=1e-8)
 
     def amp(self) -> AbstractContextManager[None]:
@@ -222,10 +217,10 @@ class Run:
         and keep their own rows, so the ranks stay in lockstep and together see exactly what one
         process would."""
         cfg, mine = self.config, self.world.share(len(index))
-        real = self.data.batch(index, cfg.flip)[mine]
+        real = self.data.batch(index, cfg.data.flip)[mine]
         real = real.to(self.device, memory_format=self.memory_format)
-        z = torch.randn(len(index), cfg.z_dim, device=self.device)[mine]
-        noise = self.arch.noise(self.g_net, len(index), cfg.image_size)
+        z = torch.randn(len(index), cfg.networks.z_dim, device=self.device)[mine]
+        noise = self.arch.noise(self.g_net, len(index), cfg.networks.image_size)
         noise = None if noise is None else noise[mine].to(self.device)
         label = real_label_at(cfg, self.epoch)
         batch = Batch(real, z, noise, label, lambda: self._samples(batch))
@@ -241,12 +236,12 @@ class Run:
             yield
             return
         with seeded_rng(
-            hash((self.config.seed, self.world.rank, self.step)) & 0x7FFFFFFF, self.device
+            hash((self.config.optim.seed, self.world.rank, self.step)) & 0x7FFFFFFF, self.device
         ):
             yield
 
     def _step(self, batch: Batch) -> dict[str, float]:
-        cfg, loss, augment = self.config, self.loss, self.config.diffaugment
+        cfg, loss, augment = self.config, self.loss, self.config.data.diffaugment
         self._anneal()
         with self.amp():
             batch.fake = self.g(batch.z) if batch.noise is None else self.g(batch.z, batch.noise)
@@ -259,7 +254,7 @@ class Run:
             batch.d_fake = self.d(diff_augment(batch.fake.detach(), augment)).float()
         adversarial_d = loss.d(batch.d_real, batch.d_fake, batch.label)
         loss_d = _plus(adversarial_d, (term.d_loss(batch) for term in self.terms.values()))
-        skip_d = self._sits_out(loss_d, cfg.d_threshold)
+        skip_d = self._sits_out(loss_d, cfg.optim.d_threshold)
         if not skip_d:
             scaled_step(self.scaler, self.opt_d, loss_d)
 
@@ -269,7 +264,7 @@ class Run:
         with self.amp():
             d_gen = self.d_net(diff_augment(batch.fake, augment)).float()
         loss_g = loss.g(d_gen)
-        skip_g = self._sits_out(loss_g, cfg.g_threshold)
+        skip_g = self._sits_out(loss_g, cfg.optim.g_threshold)
         if not skip_g:
             total_g = _plus(loss_g, (term.g_loss(batch) for term in self.terms.values()))
             scaled_step(self.scaler, self.opt_g, total_g)
@@ -287,7 +282,7 @@ class Run:
     def _anneal(self) -> None:
         """G's and D's learning rates of this epoch (`lr_scale_at`)."""
         scale = lr_scale_at(self.config, self.epoch)
-        for opt, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+        for opt, lr in ((self.opt_g, self.config.optim.lr_g), (self.opt_d, self.config.optim.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
 
@@ -303,22 +298,22 @@ class Run:
         `gram_batch` training images, or as many fresh samples at the size the style stage
         uses (`gram_scale = "sample"`) where the generator paints any size."""
         n = self.n_samples()
-        if self.config.gram_scale == "patch" or not self.arch.any_size:
+        if self.config.gram.scale == "patch" or not self.arch.any_size:
             return batch.fake[:n]
-        z = torch.randn(n, self.config.z_dim, device=self.device)
+        z = torch.randn(n, self.config.networks.z_dim, device=self.device)
         with self.amp():
             return self.arch.generate(self.g_net, z, self.config.sample_size)
 
     def n_samples(self) -> int:
         """This rank's share of the `gram_batch` samples per step."""
-        return max(1, self.config.gram_batch // self.world.size)
+        return max(1, self.config.gram.batch // self.world.size)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        if self.ema is None or self.config.ema is None:
+        if self.ema is None or self.config.optim.ema is None:
             return
         # warm-up: early on the average follows G closely instead of remembering its random init
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        decay = min(self.config.optim.ema, (1 + self.step) / (10 + self.step))
         for p_ema, p in zip(self.ema.parameters(), self.g_net.parameters()):
             p_ema.lerp_(p, 1.0 - decay)
         for b_ema, b in zip(self.ema.buffers(), self.g_net.buffers()):
@@ -330,7 +325,7 @@ class Run:
         return self.ema if self.ema is not None else self.g_net
 
     def batches_per_epoch(self) -> int:
-        return len(self.data) // self.config.batch_size
+        return len(self.data) // self.config.optim.batch_size
 
     # checkpoints ------------------------------------------------------------------------------
 
@@ -355,7 +350,7 @@ class Run:
         if self.device.type == "cuda":
             tensors["rng_cuda"] = torch.cuda.get_rng_state(self.device)
         meta = {
-            "config": self.config.model_dump(mode="json"),
+            "config": self.config.flat(),
             **{key: getattr(self, key) for key in _PROGRESS},
             "images": len(self.data),
             "retunes": self.retunes,
@@ -450,9 +445,13 @@ def train(
     config, changed = _settings(run_dir, config, resume, retune)
     resume_command = f"artstyle train {data_dir} -o {run_dir} --resume"
     data = load_paintings(
-        data_dir, config.image_size, config.crop, on_skip=on_skip, min_images=config.batch_size
+        data_dir,
+        config.networks.image_size,
+        config.data.crop,
+        on_skip=on_skip,
+        min_images=config.optim.batch_size,
     )
-    with session(resolve_device(config.device)) as (world, device):
+    with session(resolve_device(config.run.device)) as (world, device):
         run = Run(config, data, run_dir, world, device)
         if world.is_main and data.skipped:
             console.print(f"[yellow]skipped {len(data.skipped)} unreadable file(s)[/]")
@@ -493,7 +492,7 @@ def _settings(
         raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
     stored = stored_train_config(checkpoint.load(ckpt)[1]["config"])
     changed = _changes(stored, config, retune)
-    return TrainConfig.model_validate({**stored.model_dump(), **changed}), changed
+    return TrainConfig.model_validate({**stored.flat(), **changed}), changed
 
 
 def _resume(run: Run, changed: dict[str, Any], console: Console) -> None:
@@ -514,7 +513,7 @@ def _write_settings(run: Run, data_dir: str | Path) -> None:
     """`config.json`: the data folder and the settings (rank 0), before any rank starts."""
     if run.world.is_main:
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        settings = {"data": str(Path(data_dir).resolve()), **run.config.model_dump(mode="json")}
+        settings = {"data": str(Path(data_dir).resolve()), **run.config.flat()}
         atomic.write_text(run.run_dir / run_files.CONFIG, json.dumps(settings, indent=2))
     run.world.barrier()
 
@@ -533,10 +532,11 @@ def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> d
     architecture; asking for another architecture is one error."""
     if config is None:
         return {}
-    given = config.model_fields_set
+    given = flatten(TrainConfig, explicit(config))
     if not retune:
-        given = given & RESUMABLE
-    new = {k: getattr(config, k) for k in given if getattr(config, k) != getattr(stored, k)}
+        given = {k: v for k, v in given.items() if k in RESUMABLE}
+    old = stored.flat()
+    new = {k: v for k, v in given.items() if v != old[k]}
     shaped = sorted(set(new) & architecture())
     if shaped:
         raise ArtstyleError(
@@ -551,10 +551,10 @@ def _loop(run: Run, observers: list[Observer], resume_command: str) -> None:
     a checkpoint) when any rank is asked to."""
     per_epoch = run.batches_per_epoch()
     with _stop_requests() as stop:
-        while run.epoch < run.config.epochs:
+        while run.epoch < run.config.run.epochs:
             if run.perm is None:
                 run.perm = torch.randperm(len(run.data))
-            batches = run.perm[: per_epoch * run.config.batch_size].view(per_epoch, -1)
+            batches = run.perm[: per_epoch * run.config.optim.batch_size].view(per_epoch, -1)
             while run.iteration < per_epoch:
                 start = time.perf_counter()
                 stats = run.train_step(batches[run.iteration])
@@ -587,7 +587,7 @@ def _settle(
     without a generator: the checkpoint already holds every finished epoch, and resuming
     settles again."""
     cfg = run.config
-    if not cfg.settle_steps or run.gram is None:
+    if not cfg.settle.steps or run.gram is None:
         return run.sampler, {}
     done = [0]
     start = time.perf_counter()
@@ -602,11 +602,11 @@ def _settle(
         generator = settle(run.sampler, run.gram, cfg, run.device, on_step)
     if stop[0]:
         raise TrainingInterrupted(
-            f"stopped while settling ({done[0]} of {cfg.settle_steps} steps); the checkpoint "
+            f"stopped while settling ({done[0]} of {cfg.settle.steps} steps); the checkpoint "
             f"holds every finished epoch; continue with: {resume_command}"
         )
     seconds = time.perf_counter() - start
-    return generator, {"settle_steps": cfg.settle_steps, "settle_seconds": round(seconds, 1)}
+    return generator, {"settle_steps": cfg.settle.steps, "settle_seconds": round(seconds, 1)}
 
 
 def _export(
@@ -622,7 +622,7 @@ def _export(
         card={
             "data": data_description(data_dir, len(run.data)),
             "images": len(run.data),
-            "epochs": config.epochs,
+            "epochs": config.run.epochs,
             "iterations": run.step,
             "training_seconds": round(seconds, 1),
             **settled,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from artstyle.config import TrainConfig
+from artstyle.settings import Section, settings_of
 
 if TYPE_CHECKING:
     from artstyle.gan.train import Run
@@ -53,25 +54,33 @@ class Term:
     """One part of the training objective beside the adversarial game: it owns its settings,
     its networks and optimiser state, its checkpoint entries and its log fields.
 
-    A subclass sets `name`, `settings` and `log_fields`, says when the settings turn it on
+    A subclass sets `name`, `section` and `log_fields`, says when the settings turn it on
     (`active`), and overrides the hooks it needs; each does nothing by default. The step calls
     them on every active term in registration order (`TERMS`), so the order of randomness and
     of additions is the registry's."""
 
     #: the name it is registered and found under (`Run.terms[name]`)
     name: ClassVar[str] = ""
-    #: the `TrainConfig` fields it reads
-    settings: ClassVar[tuple[str, ...]] = ()
-    #: of those, the ones no resumed run may change (they shape its networks)
-    architecture: ClassVar[frozenset[str]] = frozenset()
+    #: the `TrainConfig` section holding its settings (its weight first): a newcomer's setting
+    #: goes there, and from there reaches flat names, `--set`, `artstyle config show train`
+    #: and resuming (a field tagged "architecture" shapes its networks: no resume changes it)
+    section: ClassVar[str] = ""
     #: its columns in `log.csv`, NaN in the steps (or runs) it does not fill them
     log_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    def settings(cls, config: TrainConfig) -> Section:
+        """Its section of `config`."""
+        section = getattr(config, cls.section)
+        assert isinstance(section, Section), f"{cls.section} is not a section of TrainConfig"
+        return section
+
+    @classmethod
     def active(cls, config: TrainConfig) -> bool:
-        """Whether `config` turns the term on: by default, its first setting (its weight) is
-        set and not 0."""
-        return bool(getattr(config, cls.settings[0]))
+        """Whether `config` turns the term on: by default, its section's first setting (its
+        weight) is set and not 0."""
+        settings = cls.settings(config)
+        return bool(getattr(settings, next(iter(type(settings).model_fields))))
 
     def __init__(self, run: Run) -> None:
         """Built with the run (after G, D and the EMA copy): take what it needs of `run`."""
@@ -120,8 +129,14 @@ def term_log_fields() -> list[str]:
 
 
 def term_architecture() -> frozenset[str]:
-    """The settings of every registered term that no resumed run may change."""
-    return frozenset().union(*(term.architecture for term in TERMS.values()))
+    """Flat names of the settings of every registered term that no resumed run may change
+    (their sections' fields tagged "architecture")."""
+    sections = {term.section for term in TERMS.values()}
+    return frozenset(
+        s.flat
+        for s in settings_of(TrainConfig)
+        if s.architecture and s.path.split(".")[0] in sections
+    )
 
 
 def unlogged() -> dict[str, float]:

@@ -26,13 +26,13 @@ def gradient_penalty(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> to
 
 class GradientPenalty(Term):
     name = "gradient_penalty"
-    settings = ("gp_weight", "loss")
+    section = "gradient_penalty"
 
     @classmethod
     def active(cls, config: TrainConfig) -> bool:
-        return get_loss(config.loss).gradient_penalty
+        return get_loss(config.optim.loss).gradient_penalty
 
     def d_loss(self, batch: Batch) -> torch.Tensor:
         with self.run.amp():
             penalty = gradient_penalty(self.run.d, batch.real, batch.fake.detach())
-        return self.config.gp_weight * penalty
+        return self.config.gradient_penalty.weight * penalty

@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 
 class GramMatching(Term):
     name = "gram"
-    settings = ("gram_weight", "gram_batch", "gram_layers", "gram_scale")
+    section = "gram"
     log_fields = ("gram_error",)
 
     def __init__(self, run: Run) -> None:
         super().__init__(run)
-        layers = matched_layers(self.config.gram_layers)
+        layers = matched_layers(self.config.gram.layers)
         self.match = GramMatch(run.data.paintings(), run.device, layers)
-        self.weight = float(self.config.gram_weight or 0)
+        self.weight = float(self.config.gram.weight or 0)
 
     def g_loss(self, batch: Batch) -> torch.Tensor:
         samples = batch.samples()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 class LeCam(Term):
     name = "lecam"
-    settings = ("lecam_weight", "lecam_decay")
+    section = "lecam"
     log_fields = ("lecam",)
 
     def __init__(self, run: Run) -> None:
@@ -37,12 +37,12 @@ class LeCam(Term):
         fake = world.mean(float(batch.d_fake.detach().mean()), device)
         if self.ema is None:  # start from the first verdicts, not from 0
             self.ema = (real, fake)
-        keep = self.config.lecam_decay
+        keep = self.config.lecam.decay
         self.ema = (keep * self.ema[0] + (1 - keep) * real, keep * self.ema[1] + (1 - keep) * fake)
         ema_real, ema_fake = self.ema
         penalty = (batch.d_real - ema_fake).pow(2).mean() + (batch.d_fake - ema_real).pow(2).mean()
         batch.stats["lecam"] = float(penalty.detach())
-        return self.config.lecam_weight * penalty
+        return self.config.lecam.weight * penalty
 
     def state(self) -> dict[str, torch.Tensor]:
         if self.ema is None:

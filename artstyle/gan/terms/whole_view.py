@@ -58,8 +58,7 @@ class WholeView(Term):
     """The whole-view discriminator `dw` with its optimiser (checkpoint: `dw.*`, `opt_dw.*`)."""
 
     name = "whole_view"
-    settings = ("whole_weight", "whole_diffaugment", "whole_discriminator")
-    architecture = frozenset({"whole_weight", "whole_discriminator"})
+    section = "whole_view"
     log_fields = ("whole_fake",)
 
     @classmethod
@@ -69,26 +68,33 @@ class WholeView(Term):
     def __init__(self, run: Run) -> None:
         super().__init__(run)
         self.net = run.place(self._build())
-        self.dw = run.world.wrap(self.net, run.device, self.config.sync_bn)
-        self.opt = run.adam(self.dw, self.config.lr_d)
+        self.dw = run.world.wrap(self.net, run.device, self.config.run.sync_bn)
+        self.opt = run.adam(self.dw, self.config.optim.lr_d)
         self.wholes = whole_paintings(run.data, self.config.whole_size)
 
     def _build(self) -> torch.nn.Module:
         cfg = self.config
-        if cfg.whole_discriminator == "dcgan":
+        if cfg.whole_view.discriminator == "dcgan":
             return build_discriminator(cfg)
-        d = ProjectedDiscriminator(cfg.whole_size, cfg.d_slope, cfg.seed + 1)
+        d = ProjectedDiscriminator(cfg.whole_size, cfg.networks.d_slope, cfg.optim.seed + 1)
         d.apply(init_weights)  # the heads; the frozen features are not submodules
         return d
 
     def draw(self, batch: Batch, index: torch.Tensor, mine: slice) -> None:
         """The batch's whole paintings, flipped as the patches are, as many as the samples
         they are compared with."""
-        wholes = training_batch(self.wholes[index], self.config.flip)[mine][: self.run.n_samples()]
+        wholes = training_batch(self.wholes[index], self.config.data.flip)[mine][
+            : self.run.n_samples()
+        ]
         batch.inputs[self.name] = wholes.to(self.run.device, memory_format=self.run.memory_format)
 
     def g_loss(self, batch: Batch) -> torch.Tensor:
-        run, cfg, loss, policy = self.run, self.config, self.run.loss, self.config.whole_diffaugment
+        run, cfg, loss, policy = (
+            self.run,
+            self.config,
+            self.run.loss,
+            self.config.whole_view.diffaugment,
+        )
         view = shrink(batch.samples(), cfg.whole_size)
         self.dw.requires_grad_(True)
         with run.amp():
