@@ -362,8 +362,7 @@ def _flat(name: str, **extra: Any) -> dict[str, Any]:
 
 
 class Networks(Section):
-    """The generator's and discriminator's design: fixed for a run (no resume or retune changes
-    it)."""
+    """The generator's and discriminator's design."""
 
     architecture: ClassVar[bool] = True
 

@@ -25,7 +25,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import NoneType, UnionType
-from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
@@ -69,6 +69,18 @@ class Sectioned(BaseModel):
     @classmethod
     def _nest(cls, data: Any) -> Any:
         return nest(cls, data) if isinstance(data, Mapping) else data
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` (flat names, paths or sections, as `nest` reads them) on top;
+        unvalidated, as pydantic's."""
+        if update:
+            update = {
+                key: getattr(self, key).model_copy(update=value, deep=deep)
+                if isinstance(value, Mapping) and isinstance(getattr(self, key, None), Section)
+                else value
+                for key, value in nest(type(self), update).items()
+            }
+        return super().model_copy(update=update, deep=deep)
 
 
 def section_of(info: FieldInfo) -> type[Section] | None:

@@ -63,7 +63,7 @@ def test_ast_gan_recipe_is_the_seeds_dcgan() -> None:
 
 
 def test_recipe_overrides_win_and_unknown_recipe_is_one_line() -> None:
-    assert train_recipe("ast-gan", batch_size=16).batch_size == 16
+    assert train_recipe("ast-gan", batch_size=16).optim.batch_size == 16
     with pytest.raises(ArtstyleError, match=r"unknown recipe 'stylegan'.*ast-gan"):
         train_recipe("stylegan")
 
@@ -196,4 +196,4 @@ def test_whole_view_is_augmented_by_its_own_policy(monkeypatch: pytest.MonkeyPat
 def test_settling_needs_the_gram_loss() -> None:
     with pytest.raises(ValueError, match="settle_steps needs the Gram loss"):
         TrainConfig(gram_weight=None)
-    assert TrainConfig(gram_weight=None, settle_steps=0).settle_steps == 0
+    assert TrainConfig(gram_weight=None, settle_steps=0).settle.steps == 0

@@ -111,9 +111,11 @@ def test_a_run_with_lecam_resumes_exactly(
 def test_the_cli_has_lecam_weight(paintings: Path, tmp_path: Path) -> None:
     args = ["train", str(paintings), "-o", str(tmp_path / "run"), "--recipe", "ast-gan",
             "--arch", "mlp", "--width", "4", "--batch-size", "8", "--epochs", "1",
-            "--lecam-weight", "0.2", "--no-progress"]  # fmt: skip
+            "--set", "lecam.weight=0.2", "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    old = CliRunner().invoke(app, [*args[:-3], "--lecam-weight", "0.2"])
+    assert "--lecam-weight is now --set lecam.weight=VALUE" in str(old.exception)
     meta = checkpoint.load(tmp_path / "run" / run_files.CHECKPOINT)[1]
     assert meta["config"]["lecam_weight"] == 0.2
 

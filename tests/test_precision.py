@@ -151,5 +151,5 @@ def test_a_training_step_runs_the_networks_in_its_precision(
 
 
 def test_runs_from_before_precision_existed_resume_in_fp32() -> None:
-    assert stored_train_config({"epochs": 3}).precision == "fp32"
+    assert stored_train_config({"epochs": 3}).optim.precision == "fp32"
     assert TrainConfig().optim.precision == "auto"

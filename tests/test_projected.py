@@ -35,7 +35,7 @@ def test_the_default_whole_view_is_projected_at_the_samples_size() -> None:
         TrainConfig(arch="dcgan", crop="center", whole_weight=1.0)
     # runs written before the projected whole view read as they were trained
     old = stored_train_config({"arch": "texture", "g_norm": "pixel"})
-    assert old.whole_view_weight == 0 and old.gram_layers == "ast-gan"
+    assert old.whole_view_weight == 0 and old.gram.layers == "ast-gan"
 
 
 def test_only_the_heads_learn(paintings: Path) -> None:

@@ -289,6 +289,6 @@ def test_config_show_prints_every_setting_of_each_command() -> None:
     for setting in settings_of(PipelineConfig):
         assert setting.path in result.stdout
     train = CliRunner().invoke(app, ["config", "show", "train"])
-    assert train.exit_code == 0 and "gram_weight" in train.stdout
+    assert train.exit_code == 0 and "gram.weight" in train.stdout
     unknown = CliRunner().invoke(app, ["config", "show", "paint"])
     assert unknown.exit_code == 2 and "known: train, transfer" in unknown.stderr

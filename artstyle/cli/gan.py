@@ -80,6 +80,9 @@ FLAGS = (
     Flag("run.sample_every", hidden=True),
     Flag("run.checkpoint_every", hidden=True),
     Flag("run.sync_bn", hidden=True),
+    Flag("networks.arch", hidden=True),
+    Flag("networks.width", hidden=True),
+    Flag("data.crop", hidden=True),
 )
 
 

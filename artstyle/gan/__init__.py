@@ -17,8 +17,9 @@ watches a run: log, grids, evaluation, checkpoints, progress), `settle`, `export
 Adding a training term: write one file `gan/terms/NAME.py` with a `Term` subclass (its settings,
 networks and optimiser, checkpoint entries, log fields, and what it adds to D's or G's loss),
 add it to the registration tuple at the end of `gan/terms/__init__.py`, and give `TrainConfig`
-its settings (default off) and, if wanted, `artstyle train` an option; `gan/terms/__init__.py`
-says each step, `gan/terms/lecam.py` is a short example. No line of the training loop changes.
+a section of its settings (default off): flat names, `--set`, `artstyle config show train` and
+resuming follow from it; `gan/terms/__init__.py` says each step, `gan/terms/lecam.py` is a short
+example. No line of the training loop changes.
 """
 
 from __future__ import annotations

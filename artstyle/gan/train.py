@@ -62,7 +62,7 @@ from artstyle.gan.observers import (
     log_fields,
 )
 from artstyle.gan.settle import settle
-from artstyle.gan.terms import Batch, Term, active_terms, term_architecture, unlogged
+from artstyle.gan.terms import Batch, Term, active_terms, unlogged
 from artstyle.gan.terms.gram import GramMatching
 from artstyle.precision import autocast, dtype_name, grad_scaler, resolve_dtype, scaled_step
 from artstyle.settings import architecture_names, explicit, flatten, resumable_names
@@ -73,10 +73,10 @@ from artstyle.settings import architecture_names, explicit, flatten, resumable_n
 RESUMABLE = resumable_names(TrainConfig)
 
 
-def architecture() -> frozenset[str]:
+def architecture(cls: type[TrainConfig] = TrainConfig) -> frozenset[str]:
     """Flat names of every setting no retune may change: those that shape the networks and the
     data they learn from (the `networks` section, `data.crop`, the terms' fields tagged so)."""
-    return architecture_names(TrainConfig) | term_architecture()
+    return architecture_names(cls)
 
 
 class TrainingInterrupted(ArtstyleError):
@@ -434,8 +434,9 @@ def train(
     """Train a GAN on the images under `data_dir`, writing everything to `run_dir`.
 
     With `resume=True` the run continues from `run_dir/checkpoint.safetensors` with the settings
-    stored there; of `config` only the explicitly set `RESUMABLE` fields apply, or with
-    `retune=True` every explicitly set field but the `architecture()` (a fine-tune: the run goes
+    stored there; of `config` only the explicitly set settings of the resumable sections apply
+    (`run`, `settle`: `RESUMABLE`), or with `retune=True` every explicitly set one but the
+    `architecture()` (a fine-tune: the run goes
     on with other learning settings, recorded in its checkpoint and card). Without `resume`, a
     `run_dir` that already holds a checkpoint is refused, so no earlier run is overwritten.
     `observers` watch the loop beside the built-in ones, on every rank.
@@ -498,7 +499,7 @@ def _settings(
 def _resume(run: Run, changed: dict[str, Any], console: Console) -> None:
     """Load the run's checkpoint, record a retune, and drop the log rows written after it."""
     run.load_checkpoint(run.run_dir / run_files.CHECKPOINT)
-    learning = {k: v for k, v in changed.items() if k not in RESUMABLE}
+    learning = {k: v for k, v in changed.items() if k not in resumable_names(type(run.config))}
     if learning:
         run.retunes.append({"epoch": run.epoch, "settings": learning})
     if run.world.is_main:
@@ -532,12 +533,14 @@ def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> d
     architecture; asking for another architecture is one error."""
     if config is None:
         return {}
-    given = flatten(TrainConfig, explicit(config))
+    cls = type(stored)
+    given = flatten(cls, explicit(config))
     if not retune:
-        given = {k: v for k, v in given.items() if k in RESUMABLE}
+        resumable = resumable_names(cls)
+        given = {k: v for k, v in given.items() if k in resumable}
     old = stored.flat()
     new = {k: v for k, v in given.items() if v != old[k]}
-    shaped = sorted(set(new) & architecture())
+    shaped = sorted(set(new) & architecture(cls))
     if shaped:
         raise ArtstyleError(
             f"{', '.join(shaped)}: a resumed run keeps its networks and data; "

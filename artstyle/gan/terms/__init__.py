@@ -7,23 +7,31 @@ discriminator of its own. `Run` builds the terms its settings turn on, in the or
 and the step asks each in turn (see `gan.train`):
 
 - `gradient_penalty`: WGAN-GP's penalty on D, for a loss that asks for it;
-- `gram`: Gram feature matching, pulling G's style statistics to the paintings' (`gram_weight`);
-- `whole_view`: a second discriminator on whole samples (`whole_weight`, `whole_discriminator`);
-- `lecam`: LeCam regularisation of D (`lecam_weight`).
+- `gram`: Gram feature matching, pulling G's style statistics to the paintings' (`gram.weight`);
+- `whole_view`: a second discriminator on whole samples (`whole_view.weight`, `.discriminator`);
+- `lecam`: LeCam regularisation of D (`lecam.weight`).
+
+Each term's settings are one section of `TrainConfig`, named as the term (`Term.section`).
 
 Adding a training term:
 
-1. Write one file here, `terms/NAME.py`, with a `Term` subclass: its `name`, the `settings` it
-   reads (the first, its weight, turns it on unless it overrides `active`), its `log_fields`
-   (fill them in `batch.stats`), `architecture` for settings that shape its networks, and the
-   hooks it needs: `__init__(run)` to build networks (`run.place`, `run.world.wrap`,
-   `run.adam`), `draw` for inputs drawn with the batch, `d_loss` / `g_loss` returning its
-   weighted loss, `state` / `load_state` for its checkpoint entries (`lecam.py` is a short
-   example, `whole_view.py` one with its own discriminator).
+1. Write one file here, `terms/NAME.py`, with a `Term` subclass: its `name`, its `section` (the
+   `TrainConfig` field holding its settings: step 3), its `log_fields` (fill them in
+   `batch.stats`), and the hooks it needs: `__init__(run)` to build networks (`run.place`,
+   `run.world.wrap`, `run.adam`), `draw` for inputs drawn with the batch, `d_loss` / `g_loss`
+   returning its weighted loss, `state` / `load_state` for its checkpoint entries (`lecam.py`
+   is a short example, `whole_view.py` one with its own discriminator).
 2. Register it: add it to the tuple at the end of this file (its place there is its place in
    the step, and in the order of the log's columns).
-3. Give `TrainConfig` (`artstyle.config`) its settings, default off, and, if it should be one,
-   a CLI option in `artstyle.cli.gan`.
+3. Give `TrainConfig` (`artstyle.config`) a section of its settings (a `Section` subclass, its
+   weight first and default off: a set weight turns the term on unless the term overrides
+   `active`; each field's flat name in `json_schema_extra={"flat": "NAME_weight"}`; a field
+   that shapes its networks tagged `"architecture": True`, so no resume changes it) and the
+   field `NAME: ThatSection`. The term reads `self.config.NAME.weight`. From the section alone
+   come the flat names (`TrainConfig(NAME_weight=...)`, old files), `--set NAME.weight=...`,
+   `--config` tables, `artstyle config show train` and what a resume or retune may change; a
+   curated flag of `artstyle train` (`artstyle.cli.gan.FLAGS`) is only for the settings people
+   reach for.
 """
 
 from __future__ import annotations
