@@ -25,7 +25,7 @@ import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import NoneType, UnionType
-from typing import Any, ClassVar, Self, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.fields import FieldInfo
@@ -375,6 +375,11 @@ def parse_value(info: FieldInfo, raw: str) -> Any:
         return None
     if any(get_origin(a) is list for a in args):
         return [t.strip() for t in text.split(",") if t.strip()]
+    for arg in args:  # a choice of numbers (`Literal[64, 128]`): the one spelled so
+        if get_origin(arg) is Literal:
+            for choice in get_args(arg):
+                if str(choice) == text:
+                    return choice
     return text
 
 

@@ -115,7 +115,7 @@ def test_the_cli_has_lecam_weight(paintings: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     old = CliRunner().invoke(app, [*args[:-3], "--lecam-weight", "0.2"])
-    assert "--lecam-weight is now --set lecam.weight=VALUE" in str(old.exception)
+    assert "--lecam-weight is now --set lecam.weight=VALUE" in old.stderr
     meta = checkpoint.load(tmp_path / "run" / run_files.CHECKPOINT)[1]
     assert meta["config"]["lecam_weight"] == 0.2
 

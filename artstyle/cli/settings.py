@@ -25,7 +25,15 @@ from typer.core import TyperCommand
 
 from artstyle.config import read_toml
 from artstyle.errors import ArtstyleError
-from artstyle.settings import by_flat_name, by_path, parse_set, settle, shown, value_type
+from artstyle.settings import (
+    by_flat_name,
+    by_path,
+    parse_set,
+    parse_value,
+    settle,
+    shown,
+    value_type,
+)
 
 R = TypeVar("R")
 
@@ -159,7 +167,8 @@ def with_settings(
             for name, flag in names.items():
                 value = kwargs.pop(name)
                 if value is not None:
-                    value = value.value if isinstance(value, enum.Enum) else value
+                    if isinstance(value, enum.Enum):  # a choice: as --set reads it (64 -> 64)
+                        value = parse_value(by_path(model)[flag.path].info, value.value)
                     if flag.zero_is_none and value == 0:
                         value = None
                     options.update(dict.fromkeys((flag.path, *flag.also), value))
