@@ -356,12 +356,25 @@ DiffAugmentPolicy = Literal["color", "translation", "cutout"]
 CropMode = Literal["center", "patch"]
 
 
+class TrainSection(Section):
+    """A section of `TrainConfig`: what a resumed run may do with it follows from its flags
+    (`resumable`, `architecture`); the others change on `--resume` only with `--retune`."""
+
+    @classmethod
+    def note(cls) -> str:
+        if cls.resumable:
+            return "may change on --resume"
+        if cls.architecture:
+            return "fixed for a run"
+        return "changes on --resume with --retune"
+
+
 def _flat(name: str, **extra: Any) -> dict[str, Any]:
     """A field's tags: its flat name (and any others)."""
     return {"flat": name, **extra}
 
 
-class Networks(Section):
+class Networks(TrainSection):
     """The generator's and discriminator's design."""
 
     architecture: ClassVar[bool] = True
@@ -392,7 +405,7 @@ class Networks(Section):
         return value
 
 
-class TrainData(Section):
+class TrainData(TrainSection):
     """What the networks learn from: how the paintings are cut, and how they are augmented."""
 
     crop: CropMode = Field(
@@ -406,7 +419,7 @@ class TrainData(Section):
     )
 
 
-class Optimisation(Section):
+class Optimisation(TrainSection):
     """How G and D learn: batch, Adam, annealing, the adversarial loss and its labels, the EMA
     copy, the number format and the seed."""
 
@@ -455,7 +468,7 @@ class Optimisation(Section):
 # (a weight set and not 0 turns the term on).
 
 
-class GradientPenaltySettings(Section):
+class GradientPenaltySettings(TrainSection):
     """WGAN-GP's gradient penalty on D (term `gradient_penalty`): on for a loss that asks for
     it (wgan-gp)."""
 
@@ -467,7 +480,7 @@ class GradientPenaltySettings(Section):
     )
 
 
-class GramSettings(Section):
+class GramSettings(TrainSection):
     """Gram feature matching (term `gram`): G is pulled towards the paintings' mean Gram
     matrices."""
 
@@ -498,7 +511,7 @@ class GramSettings(Section):
     )
 
 
-class WholeViewSettings(Section):
+class WholeViewSettings(TrainSection):
     """A second discriminator that judges whole samples beside whole paintings (term
     `whole_view`)."""
 
@@ -525,7 +538,7 @@ class WholeViewSettings(Section):
     )
 
 
-class LeCamSettings(Section):
+class LeCamSettings(TrainSection):
     """LeCam regularisation of D (term `lecam`; Tseng et al. 2021)."""
 
     weight: float = Field(
@@ -545,7 +558,7 @@ class LeCamSettings(Section):
     )
 
 
-class SettleSettings(Section):
+class SettleSettings(TrainSection):
     """Gram settling of the exported copy after the last epoch (`gan.settle`): it changes only
     what gets exported, so a resumed run may change it."""
 
@@ -567,7 +580,7 @@ class SettleSettings(Section):
     )
 
 
-class RunSettings(Section):
+class RunSettings(TrainSection):
     """How long the run goes, where it runs and what it records: a resumed run may change
     them and stays the same run."""
 

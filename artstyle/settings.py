@@ -55,10 +55,6 @@ class Section(BaseModel):
     @classmethod
     def note(cls) -> str:
         """What `artstyle config show` says of the section beside its heading."""
-        if cls.resumable:
-            return "may change on --resume"
-        if cls.architecture:
-            return "fixed for a run"
         return "" if cls.per_photo else "fixed once the work starts"
 
 
