@@ -287,7 +287,9 @@ def _gram_error(net: torch.nn.Module, match: GramMatch, size: int) -> float:
 
 
 def test_settling_pulls_a_copy_towards_the_paintings_statistics(paintings: Path) -> None:
-    cfg = TrainConfig(**{**TINY, "settle_steps": 60}, settle_lr=3e-4, gram_batch=2)
+    cfg = TrainConfig(
+        **{**TINY, "settle_steps": 60}, settle_lr=3e-4, gram_batch=2, gram_layers="ast-gan"
+    )
     run = _run(cfg, paintings)
     before = {k: v.clone() for k, v in run.sampler.state_dict().items()}
     settled = settle(run.sampler, run.gram, cfg, run.device)  # type: ignore[arg-type]

@@ -133,7 +133,7 @@ def test_gram_layers_choose_what_the_gram_loss_matches() -> None:
     assert both.gram is not None
     assert both.gram.net.layers[-1] == "relu5_1" and len(both.gram.targets) == 10
     assert 0 < both.train_step(torch.arange(8))["gram_error"] < 10
-    shallow = Run(TrainConfig(**base), data, Path("unused"))
+    shallow = Run(TrainConfig(**base, gram_layers="ast-gan"), data, Path("unused"))
     assert shallow.gram is not None and len(shallow.gram.targets) == 5
     shallow.gram.load_state(both.gram.state())  # ten running means fit no five layers
     assert shallow.gram.running is None

@@ -488,7 +488,11 @@ def _settings(
                 f"{run_dir}: already holds a training run; use --resume to continue it "
                 "or choose another output folder"
             )
-        return config or TrainConfig(), {}
+        config = config or TrainConfig()
+        # the whole view's default follows the design; a run keeps the one it started with, so
+        # a later retune of the design cannot switch on a discriminator its checkpoint lacks
+        pinned = {**config.flat(), "whole_weight": config.whole_view_weight}
+        return TrainConfig.model_validate(pinned), {}
     if not ckpt.exists():
         raise ArtstyleError(f"{run_dir}: no checkpoint to resume from")
     stored = stored_train_config(checkpoint.load(ckpt)[1]["config"])
