@@ -11,12 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from artstyle.cli.app import app, console
+from artstyle.config import TrainConfig
 from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.evaluation import DEFAULT_SEEDS, Evaluator, Measures
 from artstyle.gan import (
     CHECKPOINT,
     INCEPTION_KID_SIZE,
-    RESUMABLE,
     SUBSETS,
     PaintingSet,
     StyleGenerator,
@@ -27,6 +27,7 @@ from artstyle.gan import (
     read_card,
     write_card,
 )
+from artstyle.settings import settings_of
 
 
 @app.command("evaluate")
@@ -209,7 +210,9 @@ def baseline_fields(
     differently (setting: [this model's value, the baseline's])."""
     mine = model.config.flat()
     theirs = baseline.config.flat()
-    ignored = RESUMABLE  # length and bookkeeping, not recipe; the length is `iterations`
+    # how long it ran and what it recorded (the `run` section) is not recipe; the length is
+    # `iterations`
+    ignored = {s.flat for s in settings_of(TrainConfig) if s.path.split(".")[0] == "run"}
     return {
         "source": portable(baseline.source),
         "iterations": baseline.card.get("iterations"),

@@ -42,7 +42,6 @@ from artstyle.gan.terms.base import (
     Term,
     active_terms,
     register,
-    term_architecture,
     term_log_fields,
     unlogged,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "Term",
     "active_terms",
     "register",
-    "term_architecture",
     "term_log_fields",
     "unlogged",
 ]

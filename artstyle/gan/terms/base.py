@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from artstyle.config import TrainConfig
-from artstyle.settings import Section, settings_of
+from artstyle.settings import Section
 
 if TYPE_CHECKING:
     from artstyle.gan.train import Run
@@ -126,17 +126,6 @@ def active_terms(config: TrainConfig) -> list[type[Term]]:
 def term_log_fields() -> list[str]:
     """The log columns of every registered term, in registration order."""
     return [name for term in TERMS.values() for name in term.log_fields]
-
-
-def term_architecture() -> frozenset[str]:
-    """Flat names of the settings of every registered term that no resumed run may change
-    (their sections' fields tagged "architecture")."""
-    sections = {term.section for term in TERMS.values()}
-    return frozenset(
-        s.flat
-        for s in settings_of(TrainConfig)
-        if s.architecture and s.path.split(".")[0] in sections
-    )
 
 
 def unlogged() -> dict[str, float]:
