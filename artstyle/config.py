@@ -398,10 +398,12 @@ class Networks(TrainSection):
     @field_validator("arch")
     @classmethod
     def _registered_arch(cls, value: str) -> str:
-        from artstyle.gan import ARCHS  # the GAN's registry, loaded only for its settings
+        from artstyle.gan import get_arch  # the GAN's registry, loaded only for its settings
 
-        if value not in ARCHS:
-            raise ValueError(f"unknown architecture {value!r}; registered: {', '.join(ARCHS)}")
+        try:
+            get_arch(value)
+        except ArtstyleError as exc:  # pydantic reports a ValueError as the setting's problem
+            raise ValueError(str(exc)) from None
         return value
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from artstyle.errors import ArtstyleError
+from artstyle.gan.registry import lookup
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,7 @@ def register(loss: GanLoss) -> GanLoss:
 
 def get_loss(name: str) -> GanLoss:
     """The registered loss `name`; one clear error naming the known ones otherwise."""
-    if name not in LOSSES:
-        raise ArtstyleError(f"unknown GAN loss {name!r}; registered: {', '.join(sorted(LOSSES))}")
-    return LOSSES[name]
+    return lookup(LOSSES, name, "GAN loss")
 
 
 for _loss in (BCE("bce"), Hinge("hinge"), Wasserstein("wgan-gp", gradient_penalty=True)):

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from artstyle.config import TrainConfig
-from artstyle.errors import ArtstyleError
 from artstyle.gan.losses import get_loss
+from artstyle.gan.registry import lookup
 
 
 def _stages(image_size: int) -> int:
@@ -335,9 +335,7 @@ def register_arch(arch: Arch) -> Arch:
 
 def get_arch(name: str) -> Arch:
     """The registered architecture `name`; one clear error naming the known ones otherwise."""
-    if name not in ARCHS:
-        raise ArtstyleError(f"unknown architecture {name!r}; registered: {', '.join(ARCHS)}")
-    return ARCHS[name]
+    return lookup(ARCHS, name, "architecture")
 
 
 for _arch in (
