@@ -11,7 +11,11 @@ load hits all alike; each figure is from the median step and, in brackets, the f
 Sampling: 64 images from this project's sampler (inference mode, eval BatchNorm) against a plain
 forward pass under `torch.no_grad()`, also called in turn.
 
+With `--device cuda` both sides run on the GPU (the reference's batches are decoded on the CPU and
+copied, as the example does); each timed call ends with `torch.cuda.synchronize()`.
+
     OMP_NUM_THREADS=1 python benchmarks/gan_speed.py --threads 1 --batch-size 64
+    python benchmarks/gan_speed.py --device cuda --batch-size 64 --precision fp32 bf16 fp16
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "paintings" / "
 class ReferenceDCGAN:
     """pytorch/examples' dcgan training loop, one step at a time, on the same networks."""
 
-    def __init__(self, config: TrainConfig, folder: Path, workers: int) -> None:
+    def __init__(
+        self, config: TrainConfig, folder: Path, workers: int, device: torch.device
+    ) -> None:
         # ImageFolder wants class subfolders: link the painting folder in as the only class.
         self._root = tempfile.TemporaryDirectory()
         (Path(self._root.name) / folder.name).symlink_to(folder.resolve())
@@ -64,7 +70,10 @@ class ReferenceDCGAN:
         )
         self.batches = iter(self.loader)
         self.z_dim = config.networks.z_dim
-        self.g, self.d = build_generator(config), build_discriminator(config)
+        self.device = device
+        self.images = 0  # trained on so far
+        self.g = build_generator(config).to(device)
+        self.d = build_discriminator(config).to(device)
         self.opt_g = torch.optim.Adam(
             self.g.parameters(), lr=config.optim.lr_g, betas=(config.optim.beta1, 0.999)
         )
@@ -83,13 +92,13 @@ class ReferenceDCGAN:
 
     def step(self) -> int:
         """One iteration of the example's loop; returns the number of images it trained on."""
-        real = self._next_batch()
+        real = self._next_batch().to(self.device)
         n = real.shape[0]
         self.d.zero_grad()
-        label = torch.full((n,), 1.0)
+        label = torch.full((n,), 1.0, device=self.device)
         err_d_real = self.criterion(self.d(real), label)
         err_d_real.backward()
-        fake = self.g(torch.randn(n, self.z_dim, 1, 1))
+        fake = self.g(torch.randn(n, self.z_dim, 1, 1, device=self.device))
         label.fill_(0.0)
         err_d_fake = self.criterion(self.d(fake.detach()), label)
         err_d_fake.backward()
@@ -99,12 +108,16 @@ class ReferenceDCGAN:
         err_g = self.criterion(self.d(fake), label)
         err_g.backward()
         self.opt_g.step()
+        self.images += n
         return n
 
 
 def timed(fn: Callable[[], object]) -> float:
+    """Wall seconds of `fn`, including the GPU work it queued."""
     start = time.perf_counter()
     fn()
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 
@@ -125,6 +138,13 @@ def _loads() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _machine(device: torch.device, threads: int) -> str:
+    """What ran the table: the GPU's name, or the number of CPU threads."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{threads} thread(s)"
+
+
 def batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
     """Shuffled index batches over `n` images, forever (the project's epochs, minus logging)."""
     while True:
@@ -139,6 +159,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=8, help="timed training steps per side")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--workers", type=int, default=0, help="reference DataLoader workers")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (both sides)")
     parser.add_argument(
         "--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"],
         help="precisions this project's step is timed in, in turn",
@@ -146,7 +167,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = TrainConfig(batch_size=args.batch_size, device="cpu")
+    config = TrainConfig(batch_size=args.batch_size, device=args.device)
+    device = torch.device(args.device)
     load_before = _loads()
 
     start = time.perf_counter()
@@ -158,26 +180,24 @@ def main() -> None:
             p: Run(config.model_copy(update={"precision": p}), data, Path(run_dir))
             for p in args.precision
         }
-        reference = ReferenceDCGAN(config, args.data, args.workers)
+        reference = ReferenceDCGAN(config, args.data, args.workers, device)
         index = batches(len(data), config.optim.batch_size)
         for run in runs.values():
             run.train_step(next(index))  # warm-up: allocator, oneDNN kernels
-        reference.step()
-        ref_images = 0
+        warm_images = reference.step()
         for _ in range(args.iters):
             for name, run in runs.items():
                 step_s[name].append(timed(lambda run=run: run.train_step(next(index))))
-            start = time.perf_counter()
-            ref_images += reference.step()
-            step_s["reference"].append(time.perf_counter() - start)
-    ref_batch = ref_images / args.iters  # the example's last batch of an epoch is smaller
+            step_s["reference"].append(timed(reference.step))
+    # the example's last batch of an epoch is smaller
+    ref_batch = (reference.images - warm_images) / args.iters
     per_step = {p: config.optim.batch_size for p in args.precision} | {"reference": ref_batch}
     ips = {p: per_step[p] / statistics.median(t) for p, t in step_s.items()}
     best = {p: per_step[p] / min(t) for p, t in step_s.items()}
 
-    sampler = StyleGenerator(build_generator(config), config, {}, Path("untrained"))
-    plain = build_generator(config)
-    z = torch.randn(64, config.networks.z_dim, 1, 1)
+    sampler = StyleGenerator(build_generator(config).to(device), config, {}, Path("untrained"))
+    plain = build_generator(config).to(device)
+    z = torch.randn(64, config.networks.z_dim, 1, 1, device=device)
 
     def plain_forward() -> torch.Tensor:
         """As the example samples: train-mode BatchNorm, then the same 0..1 conversion as ours."""
@@ -191,7 +211,7 @@ def main() -> None:
     table = Table(
         title=(
             f"{net.arch} GAN width {net.width}, {net.image_size} px, batch "
-            f"{config.optim.batch_size}, {args.threads} thread(s), {len(data)} paintings, "
+            f"{config.optim.batch_size}, {_machine(device, args.threads)}, {len(data)} paintings, "
             f"{args.iters} "
             f"steps each; load {load_before} -> {_loads()}"
         ),

@@ -22,6 +22,13 @@ so "% of peak" can be checked; bf16 may exceed the fp32 peak (it is measured aga
     .venv/bin/python benchmarks/nst_speed.py --keep-freed-memory  # glibc set as the CLI sets it
     .venv/bin/python benchmarks/nst_speed.py --precision fp32 bf16 --sizes 512 --counts 16
 
+With `--device cuda` both sides run on the GPU and every time stamp waits for the GPU's queued
+work (`torch.cuda.synchronize()`); the peak is then the GPU's fp32 matrix product and convolution
+(TF32 off, PyTorch's default for convolutions too is TF32 on: see the header line).
+
+    .venv/bin/python benchmarks/nst_speed.py --device cuda --sizes 512 1024 2048 --counts 8 \
+        --precision fp32 bf16 fp16
+
 `--keep-freed-memory` runs the whole benchmark (both sides) with glibc keeping freed buffers, as
 `artstyle transfer` does (`artstyle.device.keep_freed_memory`); it is process-wide and cannot be
 undone, so compare it with a run without it.
@@ -79,14 +86,14 @@ class _StyleLoss(nn.Module):
 
 class _Normalization(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+        mean = torch.tensor([103.939, 116.779, 123.68], device=x.device).view(1, 3, 1, 1)
         return x[:, [2, 1, 0]] * 255 - mean
 
 
 def reference_steps(content: torch.Tensor, styles: torch.Tensor, repeats: int) -> list[float]:
     """The tutorial's model and closure (its trim after the last loss module kept)."""
     vgg = VGGFeatures(["relu5_4"]).net  # the whole convolutional stack, as the tutorial loads it
-    vgg.to(memory_format=torch.contiguous_format)
+    vgg.to(content.device, memory_format=torch.contiguous_format)
     preset = PRESETS["ast-gan"]
     style_at = {canonical_layer(n) for n in preset.style}
     content_at = {canonical_layer(n) for n in preset.content}
@@ -119,7 +126,7 @@ def reference_steps(content: torch.Tensor, styles: torch.Tensor, repeats: int) -
         for module in losses:
             total = total + (5e4 if isinstance(module, _StyleLoss) else 1.0) * module.loss
         total.backward()
-        stamps.append(time.perf_counter())
+        stamps.append(_stamp())
         if len(stamps) > repeats:
             raise StopIteration
         return total
@@ -128,6 +135,13 @@ def reference_steps(content: torch.Tensor, styles: torch.Tensor, repeats: int) -
         while True:
             optimizer.step(closure)  # type: ignore[arg-type]
     return _intervals(stamps)
+
+
+def _stamp() -> float:
+    """The time once the GPU's queued work (if any) is done."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return time.perf_counter()
 
 
 def _intervals(stamps: list[float]) -> list[float]:
@@ -147,12 +161,13 @@ def _project_steps(
     of each step, seconds before the first step beyond one step's time: the compiling)."""
     size = max(content.shape[-2:])
     painter = StyleTransfer(
-        styles, style_size=None, size=size, base_size=None, device="cpu", steps=repeats + 1,
+        styles, style_size=None, size=size, base_size=None, device=str(content.device),
+        steps=repeats + 1,
         compile=compile, precision=precision,
     )  # fmt: skip
-    start = time.perf_counter()
+    start = _stamp()
     stamps: list[float] = []
-    painter.run(content, lambda step, losses, image: stamps.append(time.perf_counter()))
+    painter.run(content, lambda step, losses, image: stamps.append(_stamp()))
     steps = _intervals(stamps)
     return steps, stamps[0] - start - min(steps) / 1000
 
@@ -162,7 +177,9 @@ def gflop_per_evaluation(content: torch.Tensor, styles: torch.Tensor) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     size = max(content.shape[-2:])
-    painter = StyleTransfer(styles, style_size=None, size=size, device="cpu", precision="fp32")
+    painter = StyleTransfer(
+        styles, style_size=None, size=size, device=str(content.device), precision="fp32"
+    )
     objective = painter._objective(painter.config, content)
     image = content.clone().requires_grad_(True)
     with FlopCounterMode(display=False) as counter:
@@ -174,21 +191,21 @@ def _best_gflops(flop: float, run: Callable[[], object], seconds: float) -> floa
     """GFLOP/s of `run` (`flop` FLOPs a call), the best call of a few seconds."""
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
-        start = time.perf_counter()
+        start = _stamp()
         run()
-        best = max(best, flop / (time.perf_counter() - start) / 1e9)
+        best = max(best, flop / (_stamp() - start) / 1e9)
     return best
 
 
 @torch.no_grad()
-def peak_gflops(seconds: float = 3.0) -> tuple[float, float]:
+def peak_gflops(device: torch.device, seconds: float = 3.0) -> tuple[float, float]:
     """fp32 GFLOP/s of the fastest kernels found on this CPU: (a 2048^2 matrix product, a 3 x 3
     convolution 256 -> 256 channels at 128^2, channels_last). The larger is the peak: on an AMD
     CPU, MKL's matrix product runs an AVX2 path at about half of what oneDNN's convolutions reach
     with AVX-512, so a matrix product alone understates the peak about 2x."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    conv = nn.Conv2d(256, 256, 3, padding=1).to(memory_format=torch.channels_last)
-    x = torch.randn(1, 256, 128, 128).contiguous(memory_format=torch.channels_last)
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    conv = nn.Conv2d(256, 256, 3, padding=1).to(device, memory_format=torch.channels_last)
+    x = torch.randn(1, 256, 128, 128, device=device).contiguous(memory_format=torch.channels_last)
     matmul = _best_gflops(2 * 2048**3, lambda: a @ b, seconds)
     convolution = _best_gflops(2 * 256 * 256 * 9 * 128 * 128, lambda: conv(x), seconds)
     return matmul, convolution
@@ -211,16 +228,18 @@ def main() -> None:
         help="precisions this project is timed in (the first is the one ratios compare with)",
     )  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2, help="turns of each side, interleaved")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (both sides)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     if args.keep_freed_memory:
         keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    matmul, convolution = peak_gflops()
+    matmul, convolution = peak_gflops(device)
     peak = max(matmul, convolution)
     first = args.precision[0]
-    print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, "
+    print(f"{_machine(device)}, torch {torch.__version__}, "
           f"keep freed memory: {args.keep_freed_memory}, fp32 GFLOP/s: 2048^2 matmul "
           f"{matmul:.0f}, 3x3 conv {convolution:.0f}; peak {peak:.0f}; load {_loads()}; "
           f"ms per evaluation as min/median of {args.rounds} interleaved rounds")  # fmt: skip
@@ -234,8 +253,8 @@ def main() -> None:
     for size in args.sizes:
         for m in args.counts:
             repeats = 2 if args.quick or size >= 512 else 4
-            content = torch.rand(1, 3, size, size)
-            styles = torch.rand(m, 3, size, size)  # the tutorial needs one size for all
+            content = torch.rand(1, 3, size, size, device=device)
+            styles = torch.rand(m, 3, size, size, device=device)  # the tutorial: one size
             gflop = gflop_per_evaluation(content, styles)
             steps: dict[str, list[float]] = {"reference": []}
             steps.update({p: [] for p in args.precision})
@@ -263,6 +282,14 @@ def main() -> None:
                 )
             print(" ".join(row), flush=True)
     print(f"load after: {_loads()}")
+
+
+def _machine(device: torch.device) -> str:
+    """What ran the table: the GPU (and its TF32 settings), or the CPU's threads."""
+    if device.type == "cuda":
+        tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        return f"{torch.cuda.get_device_name(device)}, TF32 conv/matmul {tf32[0]}/{tf32[1]}"
+    return f"threads: {torch.get_num_threads()}"
 
 
 def _min_median(ms: list[float]) -> str:
