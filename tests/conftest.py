@@ -34,3 +34,21 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def paintings(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Eight made-up paintings (96x96 JPEG), a small style batch."""
     return write_paintings(tmp_path_factory.mktemp("styles"), 8, seed=1)
+
+
+@pytest.fixture(scope="session")
+def painting_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of 16 made-up paintings (64x64 JPEG) to train a tiny GAN on."""
+    return _training_folder(tmp_path_factory, 64)
+
+
+@pytest.fixture(scope="session")
+def large_painting_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same at 128x128, larger than a 64-px patch: for what sees whole paintings."""
+    return _training_folder(tmp_path_factory, 128)
+
+
+def _training_folder(tmp_path_factory: pytest.TempPathFactory, size: int) -> Path:
+    folder = tmp_path_factory.mktemp(f"paintings_{size}")
+    write_paintings(folder, 16, size=size)
+    return folder

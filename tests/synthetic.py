@@ -1,11 +1,16 @@
-"""Images the tests make themselves, so they run without ../shared."""
+"""What the tests make themselves: images, so they run without ../shared, and commands."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
+import typer
+from pydantic import BaseModel
 
+from artstyle.cli.settings import Flag, SettingsCommand, with_settings
 from artstyle.images import to_pil
 
 
@@ -33,3 +38,27 @@ def write_paintings(folder: Path, n: int, size: int = 96, seed: int = 0) -> list
         to_pil(image).save(path, quality=92)
         paths.append(path)
     return paths
+
+
+def settings_cli(
+    model: type[BaseModel],
+    flags: Sequence[Flag],
+    command: str,
+    recipes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[typer.Typer, dict[str, Any]]:
+    """A one-command app whose settings `with_settings` generates from `model`, as it does for
+    `artstyle train` and `transfer`, beside an option of the command's own (`--name`); and
+    what the last call received (`seen["settings"]`)."""
+    seen: dict[str, Any] = {}
+    cli = typer.Typer()
+
+    class Command(SettingsCommand):
+        settings_model = model
+        settings_name = command
+
+    @cli.command(cls=Command)
+    @with_settings(model, flags, command, recipes=recipes)
+    def run(name: str = typer.Option("x"), *, settings: BaseModel) -> None:
+        seen["settings"] = settings
+
+    return cli, seen

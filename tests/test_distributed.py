@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import torch
 import torch.multiprocessing as mp
-from synthetic import write_paintings
 
 from artstyle.config import TrainConfig
 from artstyle.gan import checkpoint, run_files
@@ -35,13 +34,6 @@ SAME_AS_ONE = {
     # bf16 (what `auto` picks on a CPU with it) rounds that difference up past the tolerance
     "precision": "fp32",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("paintings")
-    write_paintings(folder, 16, size=64)
-    return folder
 
 
 def _free_port() -> int:
@@ -86,14 +78,14 @@ def _rank(rank: int, port: int, data: str, run_dir: str, report: str) -> None:
 
 
 def test_two_ranks_agree_only_rank_0_writes_and_match_one_process(
-    paintings: Path, tmp_path: Path
+    painting_folder: Path, tmp_path: Path
 ) -> None:
     two = tmp_path / "two"
     reports = [tmp_path / f"rank{r}.json" for r in range(2)]
     ctx = mp.get_context("spawn")
     port = _free_port()
     procs = [
-        ctx.Process(target=_rank, args=(r, port, str(paintings), str(two), str(reports[r])))
+        ctx.Process(target=_rank, args=(r, port, str(painting_folder), str(two), str(reports[r])))
         for r in range(2)
     ]
     for p in procs:
@@ -111,7 +103,7 @@ def test_two_ranks_agree_only_rank_0_writes_and_match_one_process(
     assert len((two / run_files.LOG).read_text().splitlines()) == 1 + 4
 
     one = tmp_path / "one"
-    train(paintings, one, TrainConfig(**SAME_AS_ONE), progress=False)
+    train(painting_folder, one, TrainConfig(**SAME_AS_ONE), progress=False)
     a, _ = checkpoint.load(two / run_files.CHECKPOINT)
     b, _ = checkpoint.load(one / run_files.CHECKPOINT)
     nets = [k for k in a if k.startswith(("g.", "d.", "ema."))]
@@ -120,11 +112,11 @@ def test_two_ranks_agree_only_rank_0_writes_and_match_one_process(
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-5)
 
 
-def test_batch_must_split_over_the_ranks(paintings: Path, tmp_path: Path) -> None:
+def test_batch_must_split_over_the_ranks(painting_folder: Path, tmp_path: Path) -> None:
     from artstyle.errors import ArtstyleError
     from artstyle.gan.data import load_paintings
 
-    data = load_paintings(paintings, 64, "center")
+    data = load_paintings(painting_folder, 64, "center")
     with pytest.raises(ArtstyleError, match="does not split evenly over 3 processes"):
         Run(TrainConfig(**SAME_AS_ONE), data, tmp_path, World(0, 3))
 
@@ -150,10 +142,10 @@ def _kill_every_process_of(run_dir: Path) -> None:
             pass  # gone already
 
 
-def test_killed_two_process_run_resumes(paintings: Path, tmp_path: Path) -> None:
+def test_killed_two_process_run_resumes(painting_folder: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     options = ["--arch", "mlp", "--width", "4", "--batch-size", "8", "--checkpoint-every", "1"]
-    proc = _torchrun(str(paintings), *options, "--epochs", "400", run_dir=run_dir)
+    proc = _torchrun(str(painting_folder), *options, "--epochs", "400", run_dir=run_dir)
     ckpt = run_dir / run_files.CHECKPOINT
     deadline = time.monotonic() + 120
     while not ckpt.exists() or checkpoint.load(ckpt)[1]["epoch"] < 2:
@@ -165,7 +157,9 @@ def test_killed_two_process_run_resumes(paintings: Path, tmp_path: Path) -> None
     epoch = checkpoint.load(ckpt)[1]["epoch"]
     assert 2 <= epoch < 400
 
-    resumed = _torchrun(str(paintings), "--epochs", str(epoch + 2), "--resume", run_dir=run_dir)
+    resumed = _torchrun(
+        str(painting_folder), "--epochs", str(epoch + 2), "--resume", run_dir=run_dir
+    )
     _, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err.decode()
     assert err.decode().count("resuming") == 1  # rank 0 speaks, rank 1 does not

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from synthetic import write_paintings
 from typer.testing import CliRunner
 
 from artstyle.cli import app
@@ -31,15 +30,8 @@ MLP = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("paintings")
-    write_paintings(folder, 16, size=64)
-    return folder
-
-
-def _run(cfg: TrainConfig, paintings: Path, run_dir: Path = Path("unused")) -> training.Run:
-    return training.Run(cfg, load_paintings(paintings, 64, cfg.data.crop), run_dir)
+def _run(cfg: TrainConfig, folder: Path, run_dir: Path = Path("unused")) -> training.Run:
+    return training.Run(cfg, load_paintings(folder, 64, cfg.data.crop), run_dir)
 
 
 def _batch(d_real: list[float], d_fake: list[float]) -> Batch:
@@ -48,13 +40,14 @@ def _batch(d_real: list[float], d_fake: list[float]) -> Batch:
     return batch
 
 
-def test_lecam_pulls_d_towards_its_averages_of_the_other_kind(paintings: Path) -> None:
+def test_lecam_pulls_d_towards_its_averages_of_the_other_kind(painting_folder: Path) -> None:
     """||D(x) - ema_fake||^2 + ||D(G(z)) - ema_real||^2, weighted, the averages starting at the
     first outputs and moving by 1 - lecam_decay."""
     assert (
-        TrainConfig().lecam.weight == 0 and "lecam" not in _run(TrainConfig(**MLP), paintings).terms
+        TrainConfig().lecam.weight == 0
+        and "lecam" not in _run(TrainConfig(**MLP), painting_folder).terms
     )
-    run = _run(TrainConfig(**MLP, lecam_weight=0.5, lecam_decay=0.9), paintings)
+    run = _run(TrainConfig(**MLP, lecam_weight=0.5, lecam_decay=0.9), painting_folder)
     term = run.terms["lecam"]
     assert isinstance(term, LeCam)
     first = _batch([2.0, 4.0], [-1.0, 1.0])  # means: real 3, fake 0
@@ -65,25 +58,25 @@ def test_lecam_pulls_d_towards_its_averages_of_the_other_kind(paintings: Path) -
     term.d_loss(_batch([1.0, 1.0], [1.0, 1.0]))
     assert term.ema == pytest.approx((0.9 * 3 + 0.1, 0.1))
 
-    other = _run(TrainConfig(**MLP, lecam_weight=0.5), paintings).terms["lecam"]
+    other = _run(TrainConfig(**MLP, lecam_weight=0.5), painting_folder).terms["lecam"]
     other.load_state(term.state())  # its checkpoint entry, exactly
     assert isinstance(other, LeCam) and other.ema == term.ema
     assert set(term.state()) == {"lecam_ema"}
 
 
-def test_lecam_joins_ds_loss_in_a_step(paintings: Path) -> None:
-    off = _run(TrainConfig(**MLP), paintings).train_step(torch.arange(8))
-    on = _run(TrainConfig(**MLP, lecam_weight=0.3), paintings).train_step(torch.arange(8))
+def test_lecam_joins_ds_loss_in_a_step(painting_folder: Path) -> None:
+    off = _run(TrainConfig(**MLP), painting_folder).train_step(torch.arange(8))
+    on = _run(TrainConfig(**MLP, lecam_weight=0.3), painting_folder).train_step(torch.arange(8))
     assert math.isnan(off["lecam"]) and on["lecam"] > 0
     assert on["d_real"] == off["d_real"] and on["d_fake"] == off["d_fake"]  # the same D, before
     assert on["loss_d"] == pytest.approx(off["loss_d"] + 0.3 * on["lecam"], rel=1e-5)
 
 
 def test_a_run_with_lecam_resumes_exactly(
-    paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    painting_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = TrainConfig(**MLP, epochs=2, lecam_weight=0.3, lecam_decay=0.5)
-    training.train(paintings, tmp_path / "full", cfg, progress=False)
+    training.train(painting_folder, tmp_path / "full", cfg, progress=False)
     original = training.Run.train_step
 
     def interrupt_at_step_3(self: training.Run, index: torch.Tensor) -> dict[str, float]:
@@ -94,9 +87,9 @@ def test_a_run_with_lecam_resumes_exactly(
 
     monkeypatch.setattr(training.Run, "train_step", interrupt_at_step_3)
     with pytest.raises(training.TrainingInterrupted):
-        training.train(paintings, tmp_path / "cut", cfg, progress=False)
+        training.train(painting_folder, tmp_path / "cut", cfg, progress=False)
     monkeypatch.undo()
-    training.train(paintings, tmp_path / "cut", resume=True, progress=False)
+    training.train(painting_folder, tmp_path / "cut", resume=True, progress=False)
     a, _ = checkpoint.load(tmp_path / "full" / run_files.CHECKPOINT)
     b, _ = checkpoint.load(tmp_path / "cut" / run_files.CHECKPOINT)
     assert "lecam_ema" in a and a.keys() == b.keys()
@@ -108,8 +101,8 @@ def test_a_run_with_lecam_resumes_exactly(
     )
 
 
-def test_the_cli_has_lecam_weight(paintings: Path, tmp_path: Path) -> None:
-    args = ["train", str(paintings), "-o", str(tmp_path / "run"), "--recipe", "ast-gan",
+def test_the_cli_has_lecam_weight(painting_folder: Path, tmp_path: Path) -> None:
+    args = ["train", str(painting_folder), "-o", str(tmp_path / "run"), "--recipe", "ast-gan",
             "--arch", "mlp", "--width", "4", "--batch-size", "8", "--epochs", "1",
             "--set", "lecam.weight=0.2", "--no-progress"]  # fmt: skip
     result = CliRunner().invoke(app, args)
@@ -147,25 +140,27 @@ class Toy(Term):
 
 
 def test_a_new_term_is_registered_without_touching_the_loop(
-    paintings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    painting_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One class and one registration: the step asks it, the log gets its column (before
     `seconds`), the checkpoint keeps its state."""
     monkeypatch.setitem(TERMS, "toy", Toy)
     assert log_fields()[-2:] == ["toy_mean", "seconds"]
     result = training.train(
-        paintings, tmp_path / "run", TrainConfig(**MLP, epochs=1), progress=False
+        painting_folder, tmp_path / "run", TrainConfig(**MLP, epochs=1), progress=False
     )
     tensors, _ = checkpoint.load(tmp_path / "run" / run_files.CHECKPOINT)
     assert int(tensors["toy_steps"]) == result.steps == 2
     with (tmp_path / "run" / run_files.LOG).open() as f:
         assert all(math.isfinite(float(r["toy_mean"])) for r in csv.DictReader(f))
-    training.train(paintings, tmp_path / "run", TrainConfig(epochs=2), resume=True, progress=False)
+    training.train(
+        painting_folder, tmp_path / "run", TrainConfig(epochs=2), resume=True, progress=False
+    )
     assert int(checkpoint.load(tmp_path / "run" / run_files.CHECKPOINT)[0]["toy_steps"]) == 4
 
 
 def test_a_new_architecture_is_registered_without_touching_the_loop(
-    paintings: Path, monkeypatch: pytest.MonkeyPatch
+    painting_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     narrow = Arch(
         "narrow",
@@ -175,7 +170,7 @@ def test_a_new_architecture_is_registered_without_touching_the_loop(
     )
     monkeypatch.setitem(ARCHS, "narrow", narrow)
     cfg = TrainConfig(**{**MLP, "arch": "narrow"})
-    run = _run(cfg, paintings)
+    run = _run(cfg, painting_folder)
     assert run.memory_format == torch.contiguous_format and run.fixed_noise is None
     assert isinstance(run.g_net, DCGANGenerator) and cfg.sample_size == 64
     assert math.isfinite(run.train_step(torch.arange(8))["loss_g"])
@@ -184,15 +179,17 @@ def test_a_new_architecture_is_registered_without_touching_the_loop(
 
 
 def test_retune_may_not_turn_on_a_term_that_shapes_networks(
-    paintings: Path, tmp_path: Path
+    painting_folder: Path, tmp_path: Path
 ) -> None:
     cfg = TrainConfig(**MLP, epochs=1, lecam_weight=0.1)
-    training.train(paintings, tmp_path / "run", cfg, progress=False)
+    training.train(painting_folder, tmp_path / "run", cfg, progress=False)
     assert (
         "whole_weight" in training.architecture() and "lecam_weight" not in training.architecture()
     )
     later = TrainConfig(epochs=2, lecam_weight=0.2)  # a learning setting: retuned
-    training.train(paintings, tmp_path / "run", later, resume=True, retune=True, progress=False)
+    training.train(
+        painting_folder, tmp_path / "run", later, resume=True, retune=True, progress=False
+    )
     meta = checkpoint.load(tmp_path / "run" / run_files.CHECKPOINT)[1]
     assert meta["retunes"] == [{"epoch": 1, "settings": {"lecam_weight": 0.2}}]
     with pytest.raises(ArtstyleError, match="whole_weight: a resumed run keeps its networks"):
@@ -207,10 +204,10 @@ class SettleSteps(Observer):
         self.steps.append(step)
 
 
-def test_observers_see_the_settling(paintings: Path, tmp_path: Path) -> None:
+def test_observers_see_the_settling(painting_folder: Path, tmp_path: Path) -> None:
     watcher = SettleSteps()
     cfg = TrainConfig(width=4, batch_size=8, epochs=1, gram_batch=2, settle_steps=3)
-    training.train(paintings, tmp_path / "run", cfg, progress=False, observers=[watcher])
+    training.train(painting_folder, tmp_path / "run", cfg, progress=False, observers=[watcher])
     assert watcher.steps == [1, 2, 3]
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from synthetic import write_paintings
 
 from artstyle.config import TrainConfig, stored_train_config
 from artstyle.errors import ArtstyleError
@@ -15,13 +14,6 @@ from artstyle.gan import train as training
 from artstyle.gan.data import load_paintings
 
 TINY = {"width": 4, "batch_size": 8, "gram_batch": 4, "settle_steps": 0, "sample_every": 1}
-
-
-@pytest.fixture(scope="module")
-def paintings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("paintings")
-    write_paintings(folder, 16, size=128)
-    return folder
 
 
 def test_the_default_whole_view_is_projected_at_the_samples_size() -> None:
@@ -38,8 +30,10 @@ def test_the_default_whole_view_is_projected_at_the_samples_size() -> None:
     assert old.whole_view_weight == 0 and old.gram.layers == "ast-gan"
 
 
-def test_only_the_heads_learn(paintings: Path) -> None:
-    run = training.Run(TrainConfig(**TINY), load_paintings(paintings, 64, "patch"), Path("unused"))
+def test_only_the_heads_learn(large_painting_folder: Path) -> None:
+    run = training.Run(
+        TrainConfig(**TINY), load_paintings(large_painting_folder, 64, "patch"), Path("unused")
+    )
     term = run.terms["whole_view"]
     d = term.net
     assert isinstance(d, projected.ProjectedDiscriminator)
@@ -58,12 +52,12 @@ def test_only_the_heads_learn(paintings: Path) -> None:
     assert not any(p.requires_grad for p in frozen_weights())
 
 
-def test_a_projected_run_resumes_exactly(paintings: Path, tmp_path: Path) -> None:
+def test_a_projected_run_resumes_exactly(large_painting_folder: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(**TINY, epochs=2, checkpoint_every=1)
-    training.train(paintings, tmp_path / "full", cfg, progress=False)
+    training.train(large_painting_folder, tmp_path / "full", cfg, progress=False)
     first = cfg.model_copy(update={"epochs": 1})
-    training.train(paintings, tmp_path / "cut", first, progress=False)
-    training.train(paintings, tmp_path / "cut", cfg, resume=True, progress=False)
+    training.train(large_painting_folder, tmp_path / "cut", first, progress=False)
+    training.train(large_painting_folder, tmp_path / "cut", cfg, resume=True, progress=False)
     for name in ("generator.safetensors", "checkpoint.safetensors"):
         full, _ = checkpoint.load(tmp_path / "full" / name)
         cut, _ = checkpoint.load(tmp_path / "cut" / name)

@@ -11,14 +11,14 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
-import typer
 from pydantic import Field
 from rich.console import Console
+from synthetic import settings_cli
 from typer.testing import CliRunner
 
 from artstyle.cli import app
 from artstyle.cli.config import print_settings
-from artstyle.cli.settings import Flag, SettingsCommand, with_settings
+from artstyle.cli.settings import Flag
 from artstyle.config import (
     PER_PHOTO,
     PipelineConfig,
@@ -94,18 +94,7 @@ def test_a_new_setting_flows_from_its_section_everywhere() -> None:
 
 
 def test_a_new_setting_reaches_a_generated_command() -> None:
-    seen: dict[str, _Wider] = {}
-    cli = typer.Typer()
-
-    class Command(SettingsCommand):
-        settings_model = _Wider
-        settings_name = "wider"
-
-    @cli.command(cls=Command)
-    @with_settings(_Wider, [Flag("schedule.steps"), Flag("lighting.glow")], "wider")
-    def wider(name: str = typer.Option("x"), *, settings: _Wider) -> None:
-        seen["settings"] = settings
-
+    cli, seen = settings_cli(_Wider, [Flag("schedule.steps"), Flag("lighting.glow")], "wider")
     result = CliRunner().invoke(
         cli, ["--glow", "0.5", "--set", "schedule.momentum=0.3", "--set", "targets.grain=7"]
     )

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from pydantic import Field
 from rich.console import Console
+from synthetic import settings_cli
 from typer.testing import CliRunner
 
 from artstyle.cli import app
 from artstyle.cli import gan as cli_gan
 from artstyle.cli.config import print_settings
-from artstyle.cli.settings import Flag, SettingsCommand, with_settings
+from artstyle.cli.settings import Flag
 from artstyle.config import (
     RECIPES,
     LeCamSettings,
@@ -91,18 +91,7 @@ def test_a_new_term_setting_flows_from_its_section_everywhere() -> None:
 
 
 def test_a_new_term_setting_reaches_a_generated_train_command() -> None:
-    seen: dict[str, _Wider] = {}
-    cli = typer.Typer()
-
-    class Command(SettingsCommand):
-        settings_model = _Wider
-        settings_name = "train"
-
-    @cli.command(cls=Command)
-    @with_settings(_Wider, [Flag("run.epochs")], "train", recipes=RECIPES)
-    def wider(*, settings: _Wider) -> None:
-        seen["settings"] = settings
-
+    cli, seen = settings_cli(_Wider, [Flag("run.epochs")], "train", recipes=RECIPES)
     result = CliRunner().invoke(cli, ["--set", "lecam.warmup=7", "--epochs", "2"])
     assert result.exit_code == 0, result.output
     assert (seen["settings"].lecam.warmup, seen["settings"].run.epochs) == (7, 2)

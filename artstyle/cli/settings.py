@@ -88,93 +88,16 @@ def with_settings(
     """Decorate a command function that takes `settings: model`: its flags, `--set` and
     `--config` (and `--recipe`, one of `recipes` by name, the first the default) become
     options, and it is called with the settled settings; `example` shows `--set` in the help."""
+    options = _SettingsOptions(model, tuple(flags), command, recipes, example)
 
     def decorate(func: Callable[..., R]) -> Callable[..., R]:
         signature = inspect.signature(func, eval_str=True)
-        panel = f"Settings (all of them: artstyle config show {command})"
         params = [p for p in signature.parameters.values() if p.name != SETTINGS]
-        names = {f"_flag_{i}": flag for i, flag in enumerate(flags)}
-        extra = [
-            inspect.Parameter(
-                "_config_file",
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Path | None,
-                default=typer.Option(
-                    None,
-                    "--config",
-                    rich_help_panel=panel,
-                    help="TOML file of settings: tables of `artstyle config show "
-                    f"{command}` (flat names too); the options given here win",
-                ),
-            ),
-            inspect.Parameter(
-                "_set",
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=list[str] | None,
-                default=typer.Option(
-                    None,
-                    "--set",
-                    metavar="SECTION.FIELD=VALUE",
-                    rich_help_panel=panel,
-                    help=f"any setting, repeatable, e.g. --set {example} "
-                    f"(every one: `artstyle config show {command}`)",
-                ),
-            ),
-        ]
-        if recipes:
-            extra.insert(
-                0,
-                inspect.Parameter(
-                    "_recipe",
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=str,
-                    default=typer.Option(
-                        next(iter(recipes)),
-                        "--recipe",
-                        rich_help_panel=panel,
-                        help=f"starting point for the settings: {' or '.join(recipes)}",
-                    ),
-                ),
-            )
-        for name, flag in names.items():
-            annotation = _option_type(model, flag)
-            setting = by_path(model)[flag.path]
-            about = flag.help or f"{setting.description or setting.path} " + escape(
-                f"[default: {shown(setting.default)}]"
-            )
-            extra.append(
-                inspect.Parameter(
-                    name,
-                    inspect.Parameter.KEYWORD_ONLY,
-                    annotation=annotation,
-                    default=typer.Option(
-                        None,
-                        *flag_decls(model, flag),
-                        help=about,
-                        hidden=flag.hidden,
-                        rich_help_panel=panel,
-                        show_default=False,
-                    ),
-                )
-            )
+        extra = options.parameters()
 
         @functools.wraps(func)
         def run(**kwargs: Any) -> R:
-            config_file = kwargs.pop("_config_file")
-            sets = kwargs.pop("_set") or []
-            recipe = _recipe(recipes, kwargs.pop("_recipe", None))
-            options: dict[str, Any] = {}
-            for name, flag in names.items():
-                value = kwargs.pop(name)
-                if value is not None:
-                    if isinstance(value, enum.Enum):  # a choice: as --set reads it (64 -> 64)
-                        value = parse_value(by_path(model)[flag.path].info, value.value)
-                    if flag.zero_is_none and value == 0:
-                        value = None
-                    options.update(dict.fromkeys((flag.path, *flag.also), value))
-            options.update(parse_set(model, text, command) for text in sets)
-            file = read_toml(config_file) if config_file else None
-            kwargs[SETTINGS] = settle(model, recipe=recipe, file=file, options=options)
+            kwargs[SETTINGS] = options.settle(kwargs)
             return func(**kwargs)
 
         del run.__wrapped__  # typer reads the signature below, not the function's
@@ -183,6 +106,121 @@ def with_settings(
         return run
 
     return decorate
+
+
+@dataclass(frozen=True)
+class _SettingsOptions:
+    """The options `with_settings` gives a command (`parameters`), and the settings their
+    values make (`settle`)."""
+
+    model: type[BaseModel]
+    flags: tuple[Flag, ...]
+    command: str
+    recipes: Mapping[str, Mapping[str, Any]] | None
+    example: str
+
+    @property
+    def panel(self) -> str:
+        return f"Settings (all of them: artstyle config show {self.command})"
+
+    def parameters(self) -> list[inspect.Parameter]:
+        """`--recipe` (where there are recipes), `--config`, `--set`, then the flags."""
+        recipe = [self._recipe_option(self.recipes)] if self.recipes else []
+        flags = [self._flag_option(index, flag) for index, flag in enumerate(self.flags)]
+        return [*recipe, self._config_option(), self._set_option(), *flags]
+
+    def settle(self, kwargs: dict[str, Any]) -> BaseModel:
+        """The settings the options in `kwargs` give (taken out of it): the recipe, then the
+        file, then `--set` and the flags."""
+        config_file = kwargs.pop("_config_file")
+        sets = kwargs.pop("_set") or []
+        recipe = _recipe(self.recipes, kwargs.pop("_recipe", None))
+        options = self._flag_values([kwargs.pop(_flag_name(i)) for i in range(len(self.flags))])
+        options.update(parse_set(self.model, text, self.command) for text in sets)
+        file = read_toml(config_file) if config_file else None
+        return settle(self.model, recipe=recipe, file=file, options=options)
+
+    def _flag_values(self, values: Sequence[Any]) -> dict[str, Any]:
+        """The settings the given flags set, by path (a later flag wins)."""
+        options: dict[str, Any] = {}
+        for flag, value in zip(self.flags, values, strict=True):
+            if value is None:
+                continue
+            if isinstance(value, enum.Enum):  # a choice: as --set reads it (64 -> 64)
+                value = parse_value(by_path(self.model)[flag.path].info, value.value)
+            if flag.zero_is_none and value == 0:
+                value = None
+            options.update(dict.fromkeys((flag.path, *flag.also), value))
+        return options
+
+    def _recipe_option(self, recipes: Mapping[str, Mapping[str, Any]]) -> inspect.Parameter:
+        return _keyword(
+            "_recipe",
+            str,
+            typer.Option(
+                next(iter(recipes)),
+                "--recipe",
+                rich_help_panel=self.panel,
+                help=f"starting point for the settings: {' or '.join(recipes)}",
+            ),
+        )
+
+    def _config_option(self) -> inspect.Parameter:
+        return _keyword(
+            "_config_file",
+            Path | None,
+            typer.Option(
+                None,
+                "--config",
+                rich_help_panel=self.panel,
+                help="TOML file of settings: tables of `artstyle config show "
+                f"{self.command}` (flat names too); the options given here win",
+            ),
+        )
+
+    def _set_option(self) -> inspect.Parameter:
+        return _keyword(
+            "_set",
+            list[str] | None,
+            typer.Option(
+                None,
+                "--set",
+                metavar="SECTION.FIELD=VALUE",
+                rich_help_panel=self.panel,
+                help=f"any setting, repeatable, e.g. --set {self.example} "
+                f"(every one: `artstyle config show {self.command}`)",
+            ),
+        )
+
+    def _flag_option(self, index: int, flag: Flag) -> inspect.Parameter:
+        setting = by_path(self.model)[flag.path]
+        about = flag.help or f"{setting.description or setting.path} " + escape(
+            f"[default: {shown(setting.default)}]"
+        )
+        return _keyword(
+            _flag_name(index),
+            _option_type(self.model, flag),
+            typer.Option(
+                None,
+                *flag_decls(self.model, flag),
+                help=about,
+                hidden=flag.hidden,
+                rich_help_panel=self.panel,
+                show_default=False,
+            ),
+        )
+
+
+def _flag_name(index: int) -> str:
+    """The parameter of the `index`-th flag."""
+    return f"_flag_{index}"
+
+
+def _keyword(name: str, annotation: Any, option: Any) -> inspect.Parameter:
+    """A keyword-only parameter whose default is a typer option."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=option
+    )
 
 
 def _recipe(

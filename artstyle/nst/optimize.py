@@ -157,31 +157,51 @@ def optimize(
         return total
 
     if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            [param],
-            lr=lr,
-            max_iter=steps,
-            max_eval=steps,
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-            history_size=history_size,
-            line_search_fn="strong_wolfe",
-        )
-
-        def closure() -> torch.Tensor:
-            if done >= steps:
-                raise _Done
-            opt.zero_grad(set_to_none=False)
-            return evaluate()
-
-        with contextlib.suppress(_Done):
-            opt.step(closure)  # type: ignore[arg-type]
+        _lbfgs(param, evaluate, steps, lr, history_size)
     elif optimizer == "adam":
-        opt = torch.optim.Adam([param], lr=lr)
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=False)
-            evaluate()
-            opt.step()
+        _adam(param, evaluate, steps, lr)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}: use lbfgs or adam")
     return best.image.clamp_(0, 1), best.history
+
+
+def _lbfgs(
+    param: torch.Tensor,
+    evaluate: Callable[[], torch.Tensor],
+    steps: int,
+    lr: float,
+    history_size: int,
+) -> None:
+    """L-BFGS with a strong Wolfe line search, stopped after exactly `steps` evaluations (its
+    line search's among them); no tolerance ends it sooner."""
+    opt = torch.optim.LBFGS(
+        [param],
+        lr=lr,
+        max_iter=steps,
+        max_eval=steps,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+        history_size=history_size,
+        line_search_fn="strong_wolfe",
+    )
+    done = 0
+
+    def closure() -> torch.Tensor:
+        nonlocal done
+        if done >= steps:
+            raise _Done
+        done += 1
+        opt.zero_grad(set_to_none=False)
+        return evaluate()
+
+    with contextlib.suppress(_Done):
+        opt.step(closure)
+
+
+def _adam(param: torch.Tensor, evaluate: Callable[[], torch.Tensor], steps: int, lr: float) -> None:
+    """Adam for `steps` evaluations, one a step."""
+    opt = torch.optim.Adam([param], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=False)
+        evaluate()
+        opt.step()

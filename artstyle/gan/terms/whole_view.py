@@ -39,13 +39,13 @@ if TYPE_CHECKING:
 
 def whole_paintings(data: PaintingSet, size: int) -> torch.Tensor:
     """Each painting's centre square at side `size`: (N, 3, size, size) uint8."""
-    s, out = size, []
+    out = []
     for img in data.paintings():
         h, w = img.shape[1:]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
         square = img[None, :, top : top + side, left : left + side].float().div(255)
-        out.append(resample(square, s, s)[0].mul(255).round().to(torch.uint8))
+        out.append(resample(square, size, size)[0].mul(255).round().to(torch.uint8))
     return torch.stack(out)
 
 
