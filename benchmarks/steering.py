@@ -31,8 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from artstyle.backbone import PRESETS, VGGFeatures, gram
-from artstyle.gan.generator import StyleGenerator
-from artstyle.gan.steering import StyleBatch, between, more_like
+from artstyle.gan import StyleBatch, StyleGenerator, between, more_like
 from artstyle.images import image_grid, to_pil
 
 SPREADS = (0.25, 0.5, 0.75)

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from artstyle import PipelineConfig, StylePipeline, StyleTransfer
-from artstyle.gan.export import read_card, write_card
+from artstyle.gan import read_card, write_card
 from artstyle.images import find_images
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

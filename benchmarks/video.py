@@ -48,9 +48,8 @@ import numpy as np
 from PIL import Image
 from rich.console import Console
 
-from artstyle import StylePipeline, VideoConfig
+from artstyle import StylePipeline, StyleTransfer, VideoConfig
 from artstyle.images import image_grid
-from artstyle.nst.transfer import StyleTransfer
 from artstyle.video import paint_video
 
 #: The Kodak photos, beside the repository (`--photos` elsewhere, e.g. from a worktree).

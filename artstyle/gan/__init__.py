@@ -35,7 +35,14 @@ from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
 from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
-from artstyle.gan.models import ARCHS, Arch, DCGANDiscriminator, build_discriminator, get_arch
+from artstyle.gan.models import (
+    ARCHS,
+    Arch,
+    DCGANDiscriminator,
+    build_discriminator,
+    build_generator,
+    get_arch,
+)
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
 from artstyle.gan.steering import StyleBatch, between, load_style, more_like, save_style
 from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
@@ -73,6 +80,7 @@ __all__ = [
     "World",
     "between",
     "build_discriminator",
+    "build_generator",
     "card_path",
     "data_description",
     "evaluate",
