@@ -9,9 +9,11 @@ figure across all pixel lines, beside the same figure on the lines midway betwee
 (what the picture's content alone gives: a seam shows as a border figure above the midway one).
 The peak is reached in the first evaluation at full size, so each run paints its 512-px base
 pass with 10 evaluations and makes only `--steps` at each doubling above it; a whole 4096-px run
-is not started where it cannot fit (its need is estimated).
+is not started where it cannot fit (its need is estimated). Each size and mode runs once per
+`--precision` (bf16 keeps activations in half the bytes; `artstyle.precision`).
 
     .venv/bin/python benchmarks/memory.py [--sizes 1024 2048 4096] [--steps 3] [--tile 512]
+        [--precision fp32 bf16]
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from rich.table import Table
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
+def child(size: int, tile: int | None, steps: int, save: str | None, precision: str) -> None:
     """Paint in this process and print what was measured as JSON."""
     import random
 
@@ -44,7 +46,9 @@ def child(size: int, tile: int | None, steps: int, save: str | None) -> None:
     files = sorted((SHARED / "paintings" / "vangogh").iterdir())
     styles = random.Random(0).sample(files, 16)
     photo = SHARED / "photos" / "photo_0013.jpg"
-    transfer = StyleTransfer(styles, size=size, steps=10, refine_steps=steps, tile_size=tile)
+    transfer = StyleTransfer(
+        styles, size=size, steps=10, refine_steps=steps, tile_size=tile, precision=precision
+    )
     start = time.perf_counter()
     result = transfer.run(photo)
     seconds = time.perf_counter() - start
@@ -86,11 +90,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="evaluations at each doubling")
     parser.add_argument("--tile", type=int, default=512, help="tile side of the tiled runs")
     parser.add_argument("--save", type=Path, help="folder for the tiled results")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"]
+    )
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        size, tile, steps, save = args.child
-        child(int(size), int(tile), int(steps), save or None)
+        size, tile, steps, save, precision = args.child
+        child(int(size), int(tile), int(steps), save or None, precision)
         return
 
     from artstyle.memory import available_memory
@@ -100,29 +107,31 @@ def main() -> None:
     table = Table(
         title=f"Kodak 13, 16 van Gogh paintings, 10 evaluations at 512, {args.steps} per doubling"
     )
-    columns = ("size", "mode", "tile", "peak RSS GiB", "wall s", "seam ratio", "midway lines")
+    columns = ("size", "mode", "precision", "tile", "peak RSS GiB", "wall s", "seam ratio",
+               "midway lines")  # fmt: skip
     for col in columns:
         table.add_column(col, justify="right")
-    for size in args.sizes:
-        for mode in ("whole", "tiled"):
-            estimate = size * size * BYTES_PER_PIXEL
-            if mode == "whole" and estimate > 0.9 * free:
-                table.add_row(str(size), mode, "-", f"~{estimate / 2**30:.0f} (estimate: not run, "
-                              f"{free / 2**30:.0f} GiB free)", "-", "-", "-")  # fmt: skip
-                continue
-            save = str(args.save / f"tiled_{size}.png") if args.save and mode == "tiled" else ""
-            tile = "0" if mode == "whole" else str(args.tile)
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(size), tile, str(args.steps), save],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            table.add_row(
-                str(size), mode, str(r["tile"] or "-"), f"{r['peak'] / 2**30:.2f}",
-                f"{r['seconds']:.0f}", "-" if r["seam"] is None else f"{r['seam']:.2f}",
-                "-" if r["control"] is None else f"{r['control']:.2f}",
-            )  # fmt: skip
-            Console().print(f"{size} {mode}: {r}")
+    for size, mode, precision in itertools.product(args.sizes, ("whole", "tiled"), args.precision):
+        estimate = size * size * BYTES_PER_PIXEL
+        if mode == "whole" and estimate > 0.9 * free:
+            need = f"~{estimate / 2**30:.0f} (fp32 estimate: not run, {free / 2**30:.0f} GiB free)"
+            table.add_row(str(size), mode, precision, "-", need, "-", "-", "-")
+            continue
+        name = f"tiled_{size}_{precision}.png"
+        save = str(args.save / name) if args.save and mode == "tiled" else ""
+        tile = "0" if mode == "whole" else str(args.tile)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), tile, str(args.steps), save,
+             precision],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        table.add_row(
+            str(size), mode, precision, str(r["tile"] or "-"), f"{r['peak'] / 2**30:.2f}",
+            f"{r['seconds']:.0f}", "-" if r["seam"] is None else f"{r['seam']:.2f}",
+            "-" if r["control"] is None else f"{r['control']:.2f}",
+        )  # fmt: skip
+        Console().print(f"{size} {mode} {precision}: {r}")
     Console().print(table)
     print(f"whole-image evaluations are chosen while they need at most {WHOLE_SHARE:.0%} of "
           f"the free memory ({free / 2**30:.1f} GiB now)")  # fmt: skip
