@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from artstyle.gan.registry import lookup
+from artstyle.gan.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -69,18 +69,9 @@ class Wasserstein(GanLoss):
         return fake.mean() - real.mean()
 
 
-LOSSES: dict[str, GanLoss] = {}
-
-
-def register(loss: GanLoss) -> GanLoss:
-    """Make `loss` available as `TrainConfig(loss=loss.name)` / `--loss NAME`."""
-    LOSSES[loss.name] = loss
-    return loss
-
-
-def get_loss(name: str) -> GanLoss:
-    """The registered loss `name`; one clear error naming the known ones otherwise."""
-    return lookup(LOSSES, name, "GAN loss")
+#: The losses `TrainConfig(loss=NAME)` / `--set optim.loss=NAME` can name.
+LOSSES: Registry[GanLoss] = Registry("GAN loss")
+register, get_loss = LOSSES.register, LOSSES.find
 
 
 for _loss in (BCE("bce"), Hinge("hinge"), Wasserstein("wgan-gp", gradient_penalty=True)):

@@ -28,7 +28,7 @@ from torch import nn
 
 from artstyle.config import TrainConfig
 from artstyle.gan.losses import get_loss
-from artstyle.gan.registry import lookup
+from artstyle.gan.registry import Registry
 
 
 def _stages(image_size: int) -> int:
@@ -324,18 +324,9 @@ def _dcgan_discriminator(config: TrainConfig) -> nn.Module:
     )
 
 
-ARCHS: dict[str, Arch] = {}
-
-
-def register_arch(arch: Arch) -> Arch:
-    """Make `arch` available as `TrainConfig(arch=arch.name)`."""
-    ARCHS[arch.name] = arch
-    return arch
-
-
-def get_arch(name: str) -> Arch:
-    """The registered architecture `name`; one clear error naming the known ones otherwise."""
-    return lookup(ARCHS, name, "architecture")
+#: The architectures `TrainConfig(arch=NAME)` can name.
+ARCHS: Registry[Arch] = Registry("architecture")
+register_arch, get_arch = ARCHS.register, ARCHS.find
 
 
 for _arch in (

@@ -1,17 +1,33 @@
-"""Looking up what is registered by name (losses, architectures): one error for all of them."""
+"""What is registered by name (losses, architectures, training terms): one table type for all."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from artstyle.errors import ArtstyleError
 
-T = TypeVar("T")
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
 
-def lookup(table: Mapping[str, T], name: str, what: str) -> T:
-    """`table[name]`, or one clear error naming the registered ones (in registration order)."""
-    if name not in table:
-        raise ArtstyleError(f"unknown {what} {name!r}; registered: {', '.join(table)}")
-    return table[name]
+N = TypeVar("N", bound=Named)
+
+
+class Registry(dict[str, N]):
+    """Things of one kind by their `name`, in registration order: `register` adds one (a
+    decorator too), `find` looks one up with one clear error naming the registered ones."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def register(self, item: N) -> N:
+        self[item.name] = item
+        return item
+
+    def find(self, name: str) -> N:
+        if name not in self:
+            raise ArtstyleError(f"unknown {self.what} {name!r}; registered: {', '.join(self)}")
+        return self[name]

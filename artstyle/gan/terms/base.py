@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 
 from artstyle.config import TrainConfig
+from artstyle.gan.registry import Registry
 from artstyle.settings import Section
 
 if TYPE_CHECKING:
@@ -109,13 +110,9 @@ class Term:
 
 
 #: The registered terms, by name, in the order the step asks them.
-TERMS: dict[str, type[Term]] = {}
-
-
-def register(term: type[Term]) -> type[Term]:
-    """Make `term` part of training wherever the settings turn it on."""
-    TERMS[term.name] = term
-    return term
+TERMS: Registry[type[Term]] = Registry("training term")
+#: Make a term part of training wherever the settings turn it on.
+register = TERMS.register
 
 
 def active_terms(config: TrainConfig) -> list[type[Term]]:
