@@ -2,6 +2,8 @@
 
 .venv/bin/python docs/make_figures.py                 # all figures
 .venv/bin/python docs/make_figures.py gallery scales  # only these
+.venv/bin/python docs/make_figures.py samples_vs_paintings \
+    --model v8_vangogh=runs/vangogh:vangogh              # a run of yours beside its paintings
 """
 
 from __future__ import annotations
@@ -137,16 +139,21 @@ def _grid(images: list[Image.Image], side: int, columns: int = 4) -> Image.Image
     return sheet
 
 
-def samples_vs_paintings(models: tuple[str, ...] = ("impressionism", "vangogh")) -> None:
-    """Each shipped model's 16 samples beside 16 random crops of its paintings at the same
-    scale (the paintings' short side at the sample size, a random square of it): does a sample
-    look like a piece of one of the painter's pictures?"""
-    for model in models:
+#: The generators `samples_vs_paintings` shows: figure name -> (model, its collection).
+SHIPPED = {"impressionism": ("impressionism", "impressionism"), "vangogh": ("vangogh", "vangogh")}
+
+
+def samples_vs_paintings(models: dict[str, tuple[str, str]] = SHIPPED) -> None:
+    """Each model's 16 samples beside 16 random crops of its paintings at the same scale (the
+    paintings' short side at the sample size, a random square of it): does a sample look like
+    a piece of one of the painter's pictures? `models`: figure name -> (shipped name, generator
+    file or run folder; the folder of its paintings under data/paintings)."""
+    for name, (model, collection) in models.items():
         pipe = StylePipeline.from_pretrained(model, num_styles=16)
         side = pipe.generator.sample_size
         rng = random.Random(0)
         crops = []
-        for path in rng.sample(find_images([DATA / "paintings" / model]), 16):
+        for path in rng.sample(find_images([DATA / "paintings" / collection]), 16):
             painting = read_image(path)
             scale = side / min(painting.size)
             size = (
@@ -158,9 +165,9 @@ def samples_vs_paintings(models: tuple[str, ...] = ("impressionism", "vangogh"))
             top = rng.randrange(painting.height - side + 1)
             crops.append(painting.crop((left, top, left + side, top + side)))
         samples = [to_pil(image) for image in pipe.styles]
-        path = OUT / f"samples_vs_paintings_{model}.jpg"
+        path = OUT / f"samples_vs_paintings_{name}.jpg"
         _strip(
-            [(_grid(samples, side), f"{model}: 16 samples (seed 0), {side} px"),
+            [(_grid(samples, side), f"{name}: 16 samples (seed 0), {side} px"),
              (_grid(crops, side), "16 random paintings at that scale (a square)")],
             path, tile=4 * side,
         )  # fmt: skip
@@ -174,10 +181,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("figures", nargs="*", choices=[*FIGURES, []], default=list(FIGURES))
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--model", action="append", metavar="NAME=MODEL:COLLECTION",
+        help="samples_vs_paintings of this model instead of the shipped ones (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.figures:
-        FIGURES[name]()
+        if name == "samples_vs_paintings" and args.model:
+            models = {}
+            for spec in args.model:
+                label, _, rest = spec.partition("=")
+                model, _, collection = rest.rpartition(":")
+                models[label] = (model, collection)
+            samples_vs_paintings(models)
+        else:
+            FIGURES[name]()
 
 
 if __name__ == "__main__":
