@@ -393,6 +393,11 @@ class Networks(TrainSection):
         description="texture arch: normalisation in G, pixelwise (no batch statistics, so a "
         "sample is made as in training) or BatchNorm (v1)",
     )
+    g_upsample: Literal["nearest", "bilinear"] = Field(
+        "nearest",
+        description="texture arch: how G doubles its grids before each convolution; nearest "
+        "repeats pixels, so a cell's edges stay axis-aligned unless later layers smooth them",
+    )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     @field_validator("arch")
@@ -588,7 +593,15 @@ class RunSettings(TrainSection):
 
     resumable: ClassVar[bool] = True
 
-    epochs: int = Field(170, ge=1, description="passes over the paintings")
+    iterations: int = Field(
+        1530,
+        ge=1,
+        description="the run's length in training steps, made up to whole epochs, so that a "
+        "small collection trains as long as a large one (unless `epochs` is given)",
+    )
+    epochs: int | None = Field(
+        None, ge=1, description="passes over the paintings (None: as many as `iterations` take)"
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
     sync_bn: bool = Field(
         False, description="under torchrun on CUDA: BatchNorm statistics over all GPUs' batches"
@@ -613,7 +626,7 @@ class TrainConfig(_Config, Sectioned):
     samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
     for the last fifth, the exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's
     optimiser, loss and label smoothing. Sized to finish within an hour on two CPU cores for
-    a few hundred paintings (600 van Gogh paintings: 55 min).
+    a few hundred paintings (1530 iterations whatever their number; docs/gan.md has the times).
     `train_recipe("ast-gan")` gives the seed's DCGAN.
     """
 
@@ -626,6 +639,15 @@ class TrainConfig(_Config, Sectioned):
     lecam: LeCamSettings = Field(default_factory=LeCamSettings)
     settle: SettleSettings = Field(default_factory=SettleSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+
+    def for_paintings(self, count: int) -> TrainConfig:
+        """These settings with the run's length as a number of epochs: `run.epochs`, or as many
+        whole epochs of `count` paintings as `run.iterations` steps take."""
+        if self.run.epochs is not None:
+            return self
+        per_epoch = max(count // self.optim.batch_size, 1)
+        epochs = -(-self.run.iterations // per_epoch)
+        return self.model_copy(update={"run": self.run.model_copy(update={"epochs": epochs})})
 
     def flat(self) -> dict[str, Any]:
         """Every setting by flat name, as JSON values: what config.json, checkpoints and model

@@ -122,7 +122,7 @@ def test_too_few_images_is_a_clear_error(paintings: Path) -> None:
 
 def test_label_smoothing_schedule() -> None:
     cfg = TrainConfig(epochs=10)
-    labels = [training.real_label_at(cfg, e) for e in range(10)]
+    labels = [training.real_label_at(cfg, e, 10) for e in range(10)]
     assert labels == [0.85] * 5 + [0.95] * 5
 
 
@@ -315,6 +315,20 @@ def test_training_exports_the_settled_generator(paintings: Path, tmp_path: Path)
     assert all(torch.equal(v, ema["ema." + k[2:]].half()) for k, v in plain.items())
     assert any(not torch.equal(v, settled[k]) for k, v in plain.items())
     assert "settle_steps" not in StyleGenerator.from_pretrained(run_dir, device="cpu").card
+
+
+def test_a_run_lasts_its_iterations_in_whole_epochs(paintings: Path, tmp_path: Path) -> None:
+    """Without `epochs` a run is `iterations` steps long whatever the collection's size, made
+    up to whole epochs; resuming with more iterations goes on to the new length."""
+    assert TrainConfig().for_paintings(600).run.epochs == 170  # 9 batches of 64 an epoch
+    assert TrainConfig().for_paintings(311).run.epochs == 383  # 4 an epoch: 1532 steps
+    assert TrainConfig(epochs=5).for_paintings(311).run.epochs == 5
+    run_dir = tmp_path / "run"
+    training.train(paintings, run_dir, TrainConfig(**TINY, iterations=3), progress=False)
+    meta = checkpoint.load(run_dir / run_files.CHECKPOINT)[1]
+    assert (meta["step"], meta["config"]["epochs"]) == (4, 2)  # 16 paintings: 2 steps an epoch
+    run = training.train(paintings, run_dir, TrainConfig(iterations=6), resume=True, progress=False)
+    assert StyleGenerator.from_pretrained(run.generator_path, device="cpu").card["iterations"] == 6
 
 
 def test_existing_run_is_not_overwritten(paintings: Path, tmp_path: Path) -> None:

@@ -38,6 +38,20 @@ def test_texture_generator_normalises_without_batch_statistics() -> None:
         assert torch.allclose(alone, in_batch, atol=1e-5) == independent, norm
 
 
+def test_texture_generator_upsamples_as_configured() -> None:
+    torch.manual_seed(0)
+    z = torch.randn(2, 100)
+    samples = {}
+    for mode in ("nearest", "bilinear"):
+        torch.manual_seed(1)  # the same weights for both
+        g = build_generator(TrainConfig(width=4, g_upsample=mode)).eval()
+        modes = {m.mode for m in g.modules() if isinstance(m, torch.nn.Upsample)}
+        assert modes == {mode}
+        with torch.no_grad():
+            samples[mode] = g(z, g.make_noise(2, 64, torch.Generator().manual_seed(0)))
+    assert not torch.allclose(samples["nearest"], samples["bilinear"])
+
+
 def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     old = TrainConfig().flat()
     del old["g_norm"]

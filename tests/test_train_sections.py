@@ -105,11 +105,12 @@ def test_a_new_term_setting_reaches_a_generated_train_command() -> None:
 def test_resumable_and_architecture_follow_from_the_sections() -> None:
     """The same sets the lists of names held before sections."""
     assert {
-        "epochs", "sample_every", "checkpoint_every", "eval_every", "device", "sync_bn",
-        "settle_steps", "settle_lr",
+        "iterations", "epochs", "sample_every", "checkpoint_every", "eval_every", "device",
+        "sync_bn", "settle_steps", "settle_lr",
     } == training.RESUMABLE  # fmt: skip
     assert training.architecture() == {
-        "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "d_slope", "crop",
+        "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "g_upsample", "d_slope",
+        "crop",
         "whole_weight", "whole_discriminator",
     }  # fmt: skip
     for term in TERMS.values():  # each term's settings are one section, named as the term

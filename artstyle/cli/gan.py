@@ -53,6 +53,7 @@ _DEFAULTS = TrainConfig()
 
 #: The settings `artstyle train` has flags for; every other one is `--set section.field=...`.
 FLAGS = (
+    Flag("run.iterations"),
     Flag("run.epochs"),
     Flag("optim.batch_size"),
     Flag(

@@ -101,7 +101,8 @@ class TextureGenerator(nn.Module):
     than the training patches has no frame. Per-pixel noise added after every convolution
     (StyleGAN's noise inputs, learned per channel, starting at zero) gives the fine brushwork a
     random source of its own; without it, detail finer than a cell can only repeat from cell to
-    cell, a periodic weave. `norm` is "batch" (BatchNorm) or "pixel" (`PixelNorm`).
+    cell, a periodic weave. `norm` is "batch" (BatchNorm) or "pixel" (`PixelNorm`); `upsample`
+    is "nearest" or "bilinear" (which gives no edge a head start along the cell grid).
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class TextureGenerator(nn.Module):
         image_size: int = 64,
         noise_dim: int = 16,
         norm: str = "pixel",
+        upsample: str = "nearest",
     ) -> None:
         super().__init__()
 
@@ -129,7 +131,7 @@ class TextureGenerator(nn.Module):
         ]
         for _ in range(n - 1):
             layers += [
-                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Upsample(scale_factor=2, mode=upsample),
                 nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
                 PixelNoise(ch // 2),
                 normalize(ch // 2),
@@ -137,7 +139,7 @@ class TextureGenerator(nn.Module):
             ]
             ch //= 2
         layers += [
-            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Upsample(scale_factor=2, mode=upsample),
             nn.Conv2d(ch, 3, 3, 1, 1, padding_mode="replicate"),
             nn.Tanh(),
         ]
@@ -338,6 +340,7 @@ for _arch in (
             c.networks.image_size,
             c.networks.noise_dim,
             c.networks.g_norm,
+            c.networks.g_upsample,
         ),
         _dcgan_discriminator,
     ),

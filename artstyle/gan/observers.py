@@ -66,7 +66,7 @@ class Observer:
 
 def _due(run: Run, every: int | None) -> bool:
     """True at every `every`-th epoch and at the last one."""
-    return every is not None and (run.epoch % every == 0 or run.epoch == run.config.run.epochs)
+    return every is not None and (run.epoch % every == 0 or run.epoch == run.epochs)
 
 
 class CsvLog(Observer):
@@ -125,7 +125,7 @@ class Evaluation(Observer):
     def on_epoch(self, run: Run) -> None:
         if _due(run, run.config.run.eval_every):
             result = self.evaluator(run.sampler, run.epoch, run.step)
-            summary = f"epoch {run.epoch}/{run.config.run.epochs} {result.summary()}"
+            summary = f"epoch {run.epoch}/{run.epochs} {result.summary()}"
             self.console.print(summary, highlight=False)
 
 
@@ -163,10 +163,10 @@ class ProgressDisplay(Observer):
         )
         self.task = self.bar.add_task(
             "train",
-            total=run.config.run.epochs * run.batches_per_epoch(),
+            total=run.epochs * run.batches_per_epoch(),
             completed=run.step,
             epoch=run.epoch + 1,
-            epochs=run.config.run.epochs,
+            epochs=run.epochs,
             speed=0.0,
             ld=0.0,
             lg=0.0,
@@ -185,7 +185,7 @@ class ProgressDisplay(Observer):
             return
         s = self.last
         self.console.print(
-            f"epoch {run.epoch}/{run.config.run.epochs} step {run.step} "
+            f"epoch {run.epoch}/{run.epochs} step {run.step} "
             f"D {s['loss_d']:.3f} G {s['loss_g']:.3f} "
             f"D(x) {s['d_real']:.2f} D(G(z)) {s['d_fake']:.2f} "
             f"{run.step / max(run.seconds, 1e-9):.2f} it/s"

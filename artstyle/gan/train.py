@@ -95,18 +95,18 @@ class TrainResult:
     skipped_g: int
 
 
-def real_label_at(config: TrainConfig, epoch: int) -> float:
+def real_label_at(config: TrainConfig, epoch: int, epochs: int) -> float:
     """One-sided label smoothing: `real_label`, raised to `real_label_late` at the switch."""
     return (
         config.optim.real_label
-        if epoch < config.optim.label_switch * config.run.epochs
+        if epoch < config.optim.label_switch * epochs
         else config.optim.real_label_late
     )
 
 
-def lr_scale_at(config: TrainConfig, epoch: int) -> float:
-    """Learning-rate factor of `epoch`: 1, then `anneal_lr` for the last `anneal` of the run."""
-    return config.optim.anneal_lr if epoch >= (1 - config.optim.anneal) * config.run.epochs else 1.0
+def lr_scale_at(config: TrainConfig, epoch: int, epochs: int) -> float:
+    """Learning-rate factor of `epoch` of `epochs`: 1, then `anneal_lr` for the last `anneal`."""
+    return config.optim.anneal_lr if epoch >= (1 - config.optim.anneal) * epochs else 1.0
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ class Run:
         world: World | None = None,
         device: torch.device | None = None,
     ) -> None:
-        self.config = config
+        self.config = config.for_paintings(len(data))
         self.data = data
         self.run_dir = run_dir
         self.world = world or World()
@@ -222,7 +222,7 @@ class Run:
         z = torch.randn(len(index), cfg.networks.z_dim, device=self.device)[mine]
         noise = self.arch.noise(self.g_net, len(index), cfg.networks.image_size)
         noise = None if noise is None else noise[mine].to(self.device)
-        label = real_label_at(cfg, self.epoch)
+        label = real_label_at(cfg, self.epoch, self.epochs)
         batch = Batch(real, z, noise, label, lambda: self._samples(batch))
         for term in self.terms.values():
             term.draw(batch, index, mine)
@@ -281,7 +281,7 @@ class Run:
 
     def _anneal(self) -> None:
         """G's and D's learning rates of this epoch (`lr_scale_at`)."""
-        scale = lr_scale_at(self.config, self.epoch)
+        scale = lr_scale_at(self.config, self.epoch, self.epochs)
         for opt, lr in ((self.opt_g, self.config.optim.lr_g), (self.opt_d, self.config.optim.lr_d)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
@@ -323,6 +323,12 @@ class Run:
     def sampler(self) -> nn.Module:
         """The generator used for samples and export: the EMA copy when there is one."""
         return self.ema if self.ema is not None else self.g_net
+
+    @property
+    def epochs(self) -> int:
+        """The run's length in epochs (`TrainConfig.for_paintings`)."""
+        assert self.config.run.epochs is not None  # resolved in __init__
+        return self.config.run.epochs
 
     def batches_per_epoch(self) -> int:
         return len(self.data) // self.config.optim.batch_size
@@ -544,6 +550,8 @@ def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> d
         given = {k: v for k, v in given.items() if k in resumable}
     old = stored.flat()
     new = {k: v for k, v in given.items() if v != old[k]}
+    if "iterations" in new and "epochs" not in given:  # the stored epochs came from iterations
+        new["epochs"] = None
     shaped = sorted(set(new) & architecture(cls))
     if shaped:
         raise ArtstyleError(
@@ -558,7 +566,7 @@ def _loop(run: Run, observers: list[Observer], resume_command: str) -> None:
     a checkpoint) when any rank is asked to."""
     per_epoch = run.batches_per_epoch()
     with _stop_requests() as stop:
-        while run.epoch < run.config.run.epochs:
+        while run.epoch < run.epochs:
             if run.perm is None:
                 run.perm = torch.randperm(len(run.data))
             batches = run.perm[: per_epoch * run.config.optim.batch_size].view(per_epoch, -1)
@@ -629,7 +637,7 @@ def _export(
         card={
             "data": data_description(data_dir, len(run.data)),
             "images": len(run.data),
-            "epochs": config.run.epochs,
+            "epochs": run.epochs,
             "iterations": run.step,
             "training_seconds": round(seconds, 1),
             **settled,
