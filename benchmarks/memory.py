@@ -104,6 +104,8 @@ def main() -> None:
     from artstyle.nst.tiles import BYTES_PER_PIXEL, WHOLE_SHARE
 
     free = available_memory(torch.device("cpu"))
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
     table = Table(
         title=f"Kodak 13, 16 van Gogh paintings, 10 evaluations at 512, {args.steps} per doubling"
     )
