@@ -550,7 +550,7 @@ def _changes(stored: TrainConfig, config: TrainConfig | None, retune: bool) -> d
         given = {k: v for k, v in given.items() if k in resumable}
     old = stored.flat()
     new = {k: v for k, v in given.items() if v != old[k]}
-    if "iterations" in new and "epochs" not in given:  # the stored epochs came from iterations
+    if "iterations" in new and "epochs" not in given:  # the length resolves again from them
         new["epochs"] = None
     shaped = sorted(set(new) & architecture(cls))
     if shaped:
