@@ -17,10 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 from torch.nn.utils import skip_init
 
 from artstyle.errors import ArtstyleError
@@ -219,11 +220,40 @@ class VGGFeatures(nn.Module):
         return [found[i] for i in self.taps]
 
 
+class _ProductSum(torch.autograd.Function):
+    """`x^T x` over the rows of (..., N, C) `x`, summed in fp32 whatever x's dtype, inside
+    autocast too (a bf16 result would keep 8 bits of each sum of N products).
+
+    Its backward is one product, `x (g + g^T)`. Autograd's own treats the two uses of `x` apart:
+    two products, added in a transposed layout, which took half of a bf16 style evaluation at
+    512 px. It keeps `x` itself (in bf16 a view of features the next layer keeps anyway), not
+    its fp32 copy."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        with torch.autocast(x.device.type, enabled=False):
+            x32 = x.float()
+            return x32.mT @ x32
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        with torch.autocast(x.device.type, enabled=False):
+            return (x.float() @ (grad + grad.mT)).to(x.dtype)
+
+
+def product_sum(x: torch.Tensor) -> torch.Tensor:
+    """`x^T x` of (..., N, C) rows, in fp32 (`_ProductSum`): every Gram sum of the project."""
+    result = _ProductSum.apply(x)
+    assert isinstance(result, torch.Tensor)
+    return result
+
+
 def gram(features: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
     """(B, C, H, W) features -> (B, C, C) Gram matrices `F F^T / (C H W)` of `features / unit`,
-    in fp32 whatever the features' dtype, inside autocast too (a bf16 result would keep 8 bits
-    of each sum of H W products)."""
+    in fp32 whatever the features' dtype (`product_sum`)."""
     b, c, h, w = features.shape
-    flat = features.float().permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view if channels_last
-    with torch.autocast(features.device.type, enabled=False):
-        return flat.transpose(1, 2) @ flat / (c * h * w * unit**2)
+    flat = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view if channels_last
+    return product_sum(flat) / (c * h * w * unit**2)

@@ -139,3 +139,51 @@ def test_losses_of_a_batch_are_each_images_own(net: VGGFeatures) -> None:
                 content_loss(alone[i][-1], content[-1][i : i + 1], UNIT)[0],
             )
             torch.testing.assert_close(tv_loss(images)[i], tv_loss(images[i : i + 1])[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_hand_written_gradients_equal_autograds(dtype: torch.dtype) -> None:
+    """`product_sum` and the content loss carry backward passes of their own (for speed). On
+    channels_last features in each precision they give autograd's plain formulas' values, and
+    their gradients to the bit where the upstream gradient is symmetric, as every Gram loss's is
+    (so the style stage paints exactly as before); any other to within rounding."""
+    from artstyle.backbone import product_sum
+
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(2, 8, 6, 5, generator=gen).to(dtype)
+    f = f.contiguous(memory_format=torch.channels_last)
+    target = torch.randn(2, 8, 6, 5, generator=gen).to(dtype)
+    flat = f.permute(0, 2, 3, 1).reshape(2, 30, 8)
+    skew = torch.randn(2, 8, 8, generator=gen)
+
+    def grads(fn: object, upstream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = flat.detach().requires_grad_(True)
+        value = fn(x)  # type: ignore[operator]
+        (value * upstream).sum().backward()
+        assert x.grad is not None
+        return value.detach(), x.grad
+
+    plain = lambda x: x.float().mT @ x.float()  # noqa: E731
+    for upstream, exact in ((skew + skew.mT, True), (skew, False)):
+        own, reference = grads(product_sum, upstream), grads(plain, upstream)
+        assert own[0].dtype == torch.float32 and own[1].dtype == dtype
+        assert torch.equal(own[0], reference[0])
+        if exact:
+            assert torch.equal(own[1], reference[1])
+        else:  # against fp32 sums: autograd's own adds two bf16-rounded halves
+            x32 = flat.detach().float().requires_grad_(True)
+            (plain(x32) * upstream).sum().backward()
+            assert x32.grad is not None
+            tolerance = 1e-5 if dtype == torch.float32 else 2**-8
+            torch.testing.assert_close(own[1].float(), x32.grad, rtol=tolerance, atol=1e-5)
+
+    x_own, x_plain = f.detach().requires_grad_(True), f.detach().requires_grad_(True)
+    loss = content_loss(x_own, target, UNIT)
+    reference_loss = (x_plain.float() - target.float()).pow(2).mean((1, 2, 3)) / UNIT**2
+    weights = torch.tensor([0.3, 2.0])
+    (loss * weights).sum().backward()
+    (reference_loss * weights).sum().backward()
+    assert torch.equal(loss.detach(), reference_loss.detach())
+    assert x_own.grad is not None and x_plain.grad is not None
+    assert torch.equal(x_own.grad, x_plain.grad)
+    assert x_own.grad.is_contiguous(memory_format=torch.channels_last)

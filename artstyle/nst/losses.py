@@ -17,16 +17,42 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch.autograd.function import once_differentiable
 
-from artstyle.backbone import gram
+from artstyle.backbone import gram, product_sum
+
+
+class _MeanSquaredError(torch.autograd.Function):
+    """Mean squared difference of each (C, H, W) pair (B,), in fp32 whatever their dtype.
+
+    Autograd's own gradient of `(x - t).pow(2).mean(...)` takes several passes over the
+    features, one of them a broadcasting multiply that is slow on channels_last maps, and keeps
+    the fp32 difference; this one keeps nothing new, and its gradient, `2 (x - t) g / n` in
+    autograd's order of operations, is the same to the bit."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, target)
+        return (x.float() - target.float()).pow(2).mean((1, 2, 3))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        x, target = ctx.saved_tensors
+        difference = x.float() - target.float()
+        slope = grad.view(-1, 1, 1, 1) / difference[0].numel()
+        return difference.mul_(2 * slope).to(x.dtype), None
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, unit: float = 1.0) -> torch.Tensor:
     """MSE between each output's and its photo's features, in units of the 0..1 input: (B,);
-    summed in fp32 whatever the features' dtype."""
-    return (features.float() - target.float()).pow(2).flatten(1).mean(1) / unit**2
+    summed in fp32 whatever the features' dtype (`_MeanSquaredError`)."""
+    result = _MeanSquaredError.apply(features, target)
+    assert isinstance(result, torch.Tensor)
+    return result / unit**2
 
 
 def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -126,7 +152,7 @@ def region_style_loss(
     each = [features[0].new_zeros(batch, dtype=torch.float32) for _ in styles]
     for layer, (f, m) in enumerate(zip(features, masks, strict=True)):
         b, c, h, w = f.shape
-        flat = f.float().permute(0, 2, 3, 1).reshape(b, h * w, c)  # Gram sums in fp32
+        flat = f.permute(0, 2, 3, 1).reshape(b, h * w, c)  # product_sum: sums in fp32
         weights = m.flatten(2)  # (1 or B, K, h*w)
         mass = weights.sum(-1)  # (1 or B, K)
         for k, (targets, region_weight) in enumerate(styles):
@@ -135,7 +161,7 @@ def region_style_loss(
             target = targets[layer]
             x = flat * weights[:, k, :, None].sqrt()
             norm = c * unit**2 * mass[:, k].clamp_min(1e-8)
-            g = x.transpose(1, 2) @ x / norm[:, None, None]
+            g = product_sum(x) / norm[:, None, None]
             loss = style_term(g, target)
             each[k] = each[k] + loss
             total = total + region_weight * mass[:, k] / (h * w) * loss

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from artstyle.backbone import VGGFeatures
+from artstyle.backbone import VGGFeatures, product_sum
 from artstyle.memory import available_memory
 from artstyle.nst.losses import GramTarget, style_term
 
@@ -209,12 +209,14 @@ class TiledObjective:
         features = self._inner_features(crop, index)
         grams, masses, counts = [], [], []
         for layer, f in enumerate(features[: self.split]):
-            flat = f.float().permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # sums in fp32
+            flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])  # product_sum: sums in fp32
             weights = self._region_weights(index, layer, f)
             layer_grams = []
             for k, (targets, _) in enumerate(self.styles):
                 x = flat if self.masks is None else flat * weights[k, :, None].sqrt()
-                layer_grams.append(x.T @ x / unit2 if targets is not None else flat.new_zeros(()))
+                layer_grams.append(
+                    product_sum(x) / unit2 if targets is not None else flat.new_zeros(())
+                )
             grams.append(layer_grams)
             masses.append(weights.sum(1))
             counts.append(flat.shape[0])
