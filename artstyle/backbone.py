@@ -227,7 +227,10 @@ class _ProductSum(torch.autograd.Function):
     Its backward is one product, `x (g + g^T)`. Autograd's own treats the two uses of `x` apart:
     two products, added in a transposed layout, which took half of a bf16 style evaluation at
     512 px. It keeps `x` itself (in bf16 a view of features the next layer keeps anyway), not
-    its fp32 copy."""
+    its fp32 copy. For bf16 `x` that product runs in bf16 (summed in fp32 inside, as bf16
+    matrix units do): its result is a gradient of bf16 features, rounded to bf16 anyway, and it
+    skips converting `x` again. fp16 keeps the fp32 product: the slopes can underflow fp16's
+    range."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
@@ -241,7 +244,10 @@ class _ProductSum(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         with torch.autocast(x.device.type, enabled=False):
-            return (x.float() @ (grad + grad.mT)).to(x.dtype)
+            slope = grad + grad.mT
+            if x.dtype == torch.bfloat16:
+                return x @ slope.to(x.dtype)
+            return (x.float() @ slope).to(x.dtype)
 
 
 def product_sum(x: torch.Tensor) -> torch.Tensor:
