@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from artstyle import StyleTransfer
-from artstyle.backbone import PRESETS, VGGFeatures
+from artstyle.backbone import PRESETS, VGGFeatures, product_sum
 from artstyle.nst import losses
 from artstyle.nst.losses import content_loss, gram_targets, style_loss, tv_loss
 
@@ -149,8 +149,6 @@ def test_hand_written_gradients_equal_autograds(dtype: torch.dtype) -> None:
     symmetric, as every Gram loss's is (so fp32 paints exactly as before), and any other to
     within rounding; in bf16 (its product in bf16) to within bf16's rounding of fp32 sums. The
     content loss's gradient equals autograd's to the bit in both."""
-    from artstyle.backbone import product_sum
-
     gen = torch.Generator().manual_seed(0)
     f = torch.randn(2, 8, 6, 5, generator=gen).to(dtype)
     f = f.contiguous(memory_format=torch.channels_last)
