@@ -393,10 +393,12 @@ class Networks(TrainSection):
         description="texture arch: normalisation in G, pixelwise (no batch statistics, so a "
         "sample is made as in training) or BatchNorm (v1)",
     )
-    g_upsample: Literal["nearest", "bilinear"] = Field(
+    g_upsample: Literal["nearest", "bilinear", "coarse-bilinear"] = Field(
         "nearest",
         description="texture arch: how G doubles its grids before each convolution; nearest "
-        "repeats pixels, so a cell's edges stay axis-aligned unless later layers smooth them",
+        "repeats pixels, so a cell's edges stay axis-aligned unless later layers smooth them; "
+        "coarse-bilinear interpolates the coarser half of the doublings (the shapes' outlines) "
+        "and repeats pixels in the finer half (the strokes' sharp edges)",
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 

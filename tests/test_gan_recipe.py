@@ -42,14 +42,20 @@ def test_texture_generator_upsamples_as_configured() -> None:
     torch.manual_seed(0)
     z = torch.randn(2, 100)
     samples = {}
-    for mode in ("nearest", "bilinear"):
-        torch.manual_seed(1)  # the same weights for both
+    expected = {
+        "nearest": ["nearest"] * 4,
+        "bilinear": ["bilinear"] * 4,
+        "coarse-bilinear": ["bilinear", "bilinear", "nearest", "nearest"],
+    }
+    for mode, modes in expected.items():
+        torch.manual_seed(1)  # the same weights for all
         g = build_generator(TrainConfig(width=4, g_upsample=mode)).eval()
-        modes = {m.mode for m in g.modules() if isinstance(m, torch.nn.Upsample)}
-        assert modes == {mode}
+        assert [m.mode for m in g.modules() if isinstance(m, torch.nn.Upsample)] == modes
         with torch.no_grad():
             samples[mode] = g(z, g.make_noise(2, 64, torch.Generator().manual_seed(0)))
     assert not torch.allclose(samples["nearest"], samples["bilinear"])
+    assert not torch.allclose(samples["nearest"], samples["coarse-bilinear"])
+    assert not torch.allclose(samples["bilinear"], samples["coarse-bilinear"])
 
 
 def test_files_from_before_g_norm_load_with_batchnorm() -> None:

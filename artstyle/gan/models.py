@@ -87,6 +87,13 @@ class PixelNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
 
 
+def _upsample_mode(upsample: str, stage: int, stages: int) -> str:
+    """The interpolation of doubling `stage` of `stages` (0: the coarsest) for `upsample`."""
+    if upsample == "coarse-bilinear":
+        return "bilinear" if stage < stages // 2 else "nearest"
+    return upsample
+
+
 class TextureGenerator(nn.Module):
     """z (N, z_dim) plus local noise (N, noise_dim, g, g) -> image (N, 3, cg, cg) in -1..1.
 
@@ -102,7 +109,8 @@ class TextureGenerator(nn.Module):
     (StyleGAN's noise inputs, learned per channel, starting at zero) gives the fine brushwork a
     random source of its own; without it, detail finer than a cell can only repeat from cell to
     cell, a periodic weave. `norm` is "batch" (BatchNorm) or "pixel" (`PixelNorm`); `upsample`
-    is "nearest" or "bilinear" (which gives no edge a head start along the cell grid).
+    is "nearest", "bilinear" (which gives no edge a head start along the cell grid) or
+    "coarse-bilinear" (bilinear for the coarser half of the doublings, nearest for the rest).
     """
 
     def __init__(
@@ -122,6 +130,7 @@ class TextureGenerator(nn.Module):
         self.noise_dim = noise_dim
         self.cell = image_size // 4  # pixels per noise cell; a training image is 4x4 cells
         n = _stages(image_size)
+        modes = [_upsample_mode(upsample, stage, n) for stage in range(n)]
         ch = width * 2 ** (n - 1)
         layers: list[nn.Module] = [
             nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False, padding_mode="replicate"),
@@ -129,9 +138,9 @@ class TextureGenerator(nn.Module):
             normalize(ch),
             nn.ReLU(True),
         ]
-        for _ in range(n - 1):
+        for stage in range(n - 1):
             layers += [
-                nn.Upsample(scale_factor=2, mode=upsample),
+                nn.Upsample(scale_factor=2, mode=modes[stage]),
                 nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
                 PixelNoise(ch // 2),
                 normalize(ch // 2),
@@ -139,7 +148,7 @@ class TextureGenerator(nn.Module):
             ]
             ch //= 2
         layers += [
-            nn.Upsample(scale_factor=2, mode=upsample),
+            nn.Upsample(scale_factor=2, mode=modes[-1]),
             nn.Conv2d(ch, 3, 3, 1, 1, padding_mode="replicate"),
             nn.Tanh(),
         ]
