@@ -574,7 +574,7 @@ class SettleSettings(TrainSection):
     resumable: ClassVar[bool] = True
 
     steps: int = Field(
-        300,
+        900,
         ge=0,
         description="steps in which a copy of the sampling generator is fine-tuned on the Gram "
         "loss alone, its weights averaged; the settled copy is what gets exported (0: off; "
