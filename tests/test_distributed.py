@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,34 +143,37 @@ def _kill_every_process_of(run_dir: Path) -> None:
             pass  # gone already
 
 
-def test_killed_two_process_run_resumes(painting_folder: Path, tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    try:
-        options = ["--arch", "mlp", "--width", "4", "--batch-size", "8", "--checkpoint-every", "1"]
-        proc = _torchrun(str(painting_folder), *options, "--epochs", "400", run_dir=run_dir)
-        ckpt = run_dir / run_files.CHECKPOINT
-        deadline = time.monotonic() + 120
-        while not ckpt.exists() or checkpoint.load(ckpt)[1]["epoch"] < 2:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        _kill_every_process_of(run_dir)  # torchrun and its workers, mid-run, no goodbye
-        proc.wait()
-        epoch = checkpoint.load(ckpt)[1]["epoch"]
-        assert 2 <= epoch < 400
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Iterator[Path]:
+    """A run folder whose training processes are all killed when the test ends, however it
+    ends (a failed or timed-out check leaves no training behind)."""
+    path = tmp_path / "run"
+    yield path
+    _kill_every_process_of(path)
 
-        resumed = _torchrun(
-            str(painting_folder), "--epochs", str(epoch + 2), "--settle-steps", "0", "--resume",
-            run_dir=run_dir,
-        )  # fmt: skip
-        _, err = resumed.communicate(timeout=180)
-        assert resumed.returncode == 0, err.decode()
-        assert err.decode().count("resuming") == 1  # rank 0 speaks, rank 1 does not
-        steps = [
-            int(r.split(",")[0]) for r in (run_dir / run_files.LOG).read_text().splitlines()[1:]
-        ]
-        assert steps == list(range(1, 2 * (epoch + 2) + 1))  # every step once, none lost or doubled
-        assert checkpoint.load(ckpt)[1]["epoch"] == epoch + 2
-        assert (run_dir / "generator.safetensors").is_file()
-    finally:  # a failed or timed-out check leaves no training behind
-        _kill_every_process_of(run_dir)
+
+def test_killed_two_process_run_resumes(painting_folder: Path, run_dir: Path) -> None:
+    options = ["--arch", "mlp", "--width", "4", "--batch-size", "8", "--checkpoint-every", "1"]
+    proc = _torchrun(str(painting_folder), *options, "--epochs", "400", run_dir=run_dir)
+    ckpt = run_dir / run_files.CHECKPOINT
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() or checkpoint.load(ckpt)[1]["epoch"] < 2:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    _kill_every_process_of(run_dir)  # torchrun and its workers, mid-run, no goodbye
+    proc.wait()
+    epoch = checkpoint.load(ckpt)[1]["epoch"]
+    assert 2 <= epoch < 400
+
+    resumed = _torchrun(
+        str(painting_folder), "--epochs", str(epoch + 2), "--settle-steps", "0", "--resume",
+        run_dir=run_dir,
+    )  # fmt: skip
+    _, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err.decode()
+    assert err.decode().count("resuming") == 1  # rank 0 speaks, rank 1 does not
+    steps = [int(r.split(",")[0]) for r in (run_dir / run_files.LOG).read_text().splitlines()[1:]]
+    assert steps == list(range(1, 2 * (epoch + 2) + 1))  # every step once, none lost or doubled
+    assert checkpoint.load(ckpt)[1]["epoch"] == epoch + 2
+    assert (run_dir / "generator.safetensors").is_file()
