@@ -15,7 +15,11 @@ style images of (b), (c) and of the objective are prepared at the model's scale 
 the pipeline uses for its samples), so all batches are judged alike.
 
     .venv/bin/python benchmarks/style_fidelity.py vangogh [--photos 1 13 23] [--data DIR]
-        [--layers ast-gan|gatys|both] [--update-card]   # write the figures into the card
+        [--seed 0] [--seeds 4] [--layers ast-gan|gatys|both] [--update-card]
+
+Every figure is the mean over `--seeds` sample seeds, with the range; a seed draws both the
+generated batch and the random real one. `--update-card` writes the means and the per-seed
+figures into the model card.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import statistics
 import time
 from pathlib import Path
 
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -40,53 +45,65 @@ PRESETS = ("ast-gan", "gatys")
 
 
 def fidelities(
-    model: str, paintings: list[Path], photos: list[int], seed: int, layers: str, console: Console
-) -> dict[str, dict[str, float]]:
-    """Per photo: the generated batch's fidelity and that of all the paintings as `--styles`,
-    painted and judged on one layer preset."""
-    pipe = StylePipeline.from_pretrained(model, seed=seed, layers=layers)
-    cfg: PipelineConfig = pipe.config  # the defaults, with the model's style size
-    real = random.Random(seed).sample(paintings, cfg.targets.num_styles)
+    model: str,
+    paintings: list[Path],
+    photos: list[int],
+    seeds: range,
+    layers: str,
+    console: Console,
+) -> dict[str, dict[str, list[float]]]:
+    """Per photo, one figure per sample seed: the generated batch's fidelity, that of all the
+    paintings as `--styles`, and their ratio, painted and judged on one layer preset. A seed
+    draws both the generated batch and the random real one."""
+    pipes = {seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers) for seed in seeds}
+    cfg: PipelineConfig = pipes[seeds[0]].config  # the defaults, with the model's style size
     console.print(
         f"{model}, {layers} layers: {cfg.targets.num_styles} styles at style size "
-        f"{cfg.targets.style_size}; "
+        f"{cfg.targets.style_size}, sample seeds {seeds.start}-{seeds.stop - 1}; "
         f"objective: all {len(paintings)} paintings"
     )
+    # all the paintings as --styles paint with exactly the objective's targets; the transfer
+    # starts from the photo, so their output does not depend on the seed
     judge = StyleTransfer(paintings, cfg)
-    # all the paintings as --styles paint with exactly the objective's targets
-    painters = {"generated": pipe.transfer, "real": StyleTransfer(real, cfg), "all": judge}
 
-    table = Table(title=f"style fidelity of {model}, {layers} layers (style loss vs all)")
-    for col in ("photo", "unpainted", "generated", f"{len(real)} real", "all paintings"):
+    table = Table(title=f"style fidelity of {model}, {layers} layers (mean and range over seeds)")
+    for col in ("photo", "fidelity", "all's fidelity", "generated / all", "seconds"):
         table.add_column(col, justify="right")
-    for col in ("fidelity", "all's fidelity", "generated / all", "seconds"):
-        table.add_column(col, justify="right")
-    result: dict[str, dict[str, float]] = {"generated": {}, "all": {}}
+    result: dict[str, dict[str, list[float]]] = {"generated": {}, "all": {}, "vs all": {}}
     for number in photos:
         photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
         start = time.perf_counter()
-        outputs = {name: painter(photo) for name, painter in painters.items()}
+        of_all = _gain(judge, photo, judge(photo))
+        figures: dict[str, list[float]] = {name: [] for name in result}
+        for seed in seeds:
+            real = random.Random(seed).sample(paintings, cfg.targets.num_styles)
+            of_real = _gain(judge, photo, StyleTransfer(real, cfg)(photo))
+            of_generated = _gain(judge, photo, pipes[seed].transfer(photo))
+            figures["generated"].append(round(of_generated / of_real, 3))
+            figures["all"].append(round(of_all / of_real, 3))
+            figures["vs all"].append(round(of_generated / of_all, 3))
+        for name, values in figures.items():
+            result[name][photo.name] = values
         seconds = time.perf_counter() - start
-        loss = {name: judge.score(photo, image)["style"] for name, image in outputs.items()}
-        base = judge.score(photo, photo)["style"]
-        gained = {name: base - value for name, value in loss.items()}
-        fidelity = gained["generated"] / gained["real"]
-        of_all = gained["all"] / gained["real"]
-        result["generated"][photo.name] = round(fidelity, 3)
-        result["all"][photo.name] = round(of_all, 3)
-        table.add_row(
-            photo.name,
-            *(f"{v:.4g}" for v in (base, loss["generated"], loss["real"], loss["all"])),
-            f"{fidelity:.2f}",
-            f"{of_all:.2f}",
-            f"{fidelity / of_all:.2f}",
-            f"{seconds:.0f}",
-        )
+        table.add_row(photo.name, *(_spread(v) for v in figures.values()), f"{seconds:.0f}")
     for label, pick in (("overall (mean)", statistics.mean), ("worst", min)):
-        gen, everything = pick(result["generated"].values()), pick(result["all"].values())
-        table.add_row(label, "", "", "", "", f"{gen:.2f}", f"{everything:.2f}", "", "")
+        means = (pick(map(statistics.mean, per.values())) for per in result.values())
+        table.add_row(label, *(f"{value:.3f}" for value in means), "")
     console.print(table)
     return result
+
+
+def _gain(judge: StyleTransfer, photo: Path, painted: Image.Image) -> float:
+    """How far painting moved the photo towards all the paintings on the judge's style loss."""
+    return judge.score(photo, photo)["style"] - judge.score(photo, painted)["style"]
+
+
+def _spread(values: list[float]) -> str:
+    return f"{_mean(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def _mean(values: list[float]) -> float:
+    return round(statistics.mean(values), 3)
 
 
 def main() -> None:
@@ -94,7 +111,10 @@ def main() -> None:
     parser.add_argument("model", help="shipped model name, generator file or run folder")
     parser.add_argument("--data", type=Path, help="its training paintings [default: shared]")
     parser.add_argument("--photos", type=int, nargs="+", default=[1, 13, 23], help="Kodak numbers")
-    parser.add_argument("--seed", type=int, default=0, help="seed of both style batches")
+    parser.add_argument("--seed", type=int, default=0, help="first sample seed")
+    parser.add_argument(
+        "--seeds", type=int, default=4, help="sample seeds averaged over (seed, seed+1, ...)"
+    )
     parser.add_argument(
         "--layers", choices=[*PRESETS, "both"], default="both", help="layer preset(s)"
     )
@@ -104,8 +124,9 @@ def main() -> None:
     paintings = find_images([data])
     console = Console()
     presets = PRESETS if args.layers == "both" else (args.layers,)
+    seeds = range(args.seed, args.seed + args.seeds)
     found = {
-        preset: fidelities(args.model, paintings, args.photos, args.seed, preset, console)
+        preset: fidelities(args.model, paintings, args.photos, seeds, preset, console)
         for preset in presets
     }
     if args.update_card:
@@ -113,15 +134,21 @@ def main() -> None:
         photos = " ".join(map(str, args.photos))
         command = (
             f"python benchmarks/style_fidelity.py {args.model} --photos {photos} --seed {args.seed}"
-            f" --layers {args.layers}"
+            f" --seeds {args.seeds} --layers {args.layers}"
         )
         if args.data:
             command += f" --data {args.data.name}"
-        card = {**read_card(source), "fidelity_command": command}
+        card = {**read_card(source), "fidelity_command": command, "fidelity_seeds": list(seeds)}
         for preset, figures in found.items():
             suffix = "" if preset == "ast-gan" else f"_{preset}"
-            card[f"style_fidelity{suffix}"] = figures["generated"]
-            card[f"style_fidelity_all_paintings{suffix}"] = figures["all"]
+            for name, key in (
+                ("generated", "style_fidelity"),
+                ("all", "style_fidelity_all_paintings"),
+                ("vs all", "style_fidelity_vs_all"),
+            ):
+                per_photo = figures[name]
+                card[f"{key}{suffix}"] = {k: _mean(v) for k, v in per_photo.items()}
+                card[f"{key}{suffix}_seeds"] = per_photo
         write_card(source, card)
         console.print(f"updated the card of {source}")
 
