@@ -1,9 +1,10 @@
 """Style fidelity: does a generated style batch paint a photo as well as real paintings do?
 
 For each photo, at the default transfer settings: (a) paint it with a shipped model's generated
-batch (`num_styles` samples), (b) paint it with a random batch of as many of the model's training
-paintings (`--styles`). Both outputs, and the unpainted photo, are scored on one objective: the
-style loss against the mean Gram of *all* the training paintings, at the output size. Then
+batch (the default 16 samples, or `--num-styles`), (b) paint it with a random batch of 16 of the
+model's training paintings (`--styles`). Both outputs, and the unpainted photo, are scored on one
+objective: the style loss against the mean Gram of *all* the training paintings, at the output
+size. Then
 
     fidelity = (loss(photo) - loss(a)) / (loss(photo) - loss(b))
 
@@ -15,7 +16,7 @@ style images of (b), (c) and of the objective are prepared at the model's scale 
 the pipeline uses for its samples), so all batches are judged alike.
 
     .venv/bin/python benchmarks/style_fidelity.py vangogh [--photos 1 13 23] [--data DIR]
-        [--seed 0] [--seeds 4] [--layers ast-gan|gatys|both] [--update-card]
+        [--seed 0] [--seeds 4] [--num-styles 16] [--layers ast-gan|gatys|both] [--update-card]
 
 Every figure is the mean over `--seeds` sample seeds, with the range; a seed draws both the
 generated batch and the random real one. `--update-card` writes the means and the per-seed
@@ -35,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from artstyle import PipelineConfig, StylePipeline, StyleTransfer
+from artstyle.config import PipelineTargets
 from artstyle.gan import read_card, write_card
 from artstyle.images import find_images
 
@@ -42,6 +44,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 PRESETS = ("ast-gan", "gatys")
+#: the real batch fidelity is measured against: as many paintings as the default generated batch
+REAL = PipelineTargets().num_styles
 
 
 def fidelities(
@@ -51,14 +55,19 @@ def fidelities(
     seeds: range,
     layers: str,
     console: Console,
+    num_styles: int = REAL,
 ) -> dict[str, dict[str, list[float]]]:
     """Per photo, one figure per sample seed: the generated batch's fidelity, that of all the
     paintings as `--styles`, and their ratio, painted and judged on one layer preset. A seed
     draws both the generated batch and the random real one."""
-    pipes = {seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers) for seed in seeds}
+    pipes = {
+        seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers, num_styles=num_styles)
+        for seed in seeds
+    }
     cfg: PipelineConfig = pipes[seeds[0]].config  # the defaults, with the model's style size
     console.print(
-        f"{model}, {layers} layers: {cfg.targets.num_styles} styles at style size "
+        f"{model}, {layers} layers: {num_styles} generated styles against {REAL} real, "
+        f"at style size "
         f"{cfg.targets.style_size}, sample seeds {seeds.start}-{seeds.stop - 1}; "
         f"objective: all {len(paintings)} paintings"
     )
@@ -76,7 +85,7 @@ def fidelities(
         of_all = _gain(judge, photo, judge(photo))
         figures: dict[str, list[float]] = {name: [] for name in result}
         for seed in seeds:
-            real = random.Random(seed).sample(paintings, cfg.targets.num_styles)
+            real = random.Random(seed).sample(paintings, REAL)
             of_real = _gain(judge, photo, StyleTransfer(real, cfg)(photo))
             of_generated = _gain(judge, photo, pipes[seed].transfer(photo))
             figures["generated"].append(round(of_generated / of_real, 3))
@@ -115,6 +124,7 @@ def main() -> None:
     parser.add_argument(
         "--seeds", type=int, default=4, help="sample seeds averaged over (seed, seed+1, ...)"
     )
+    parser.add_argument("--num-styles", type=int, default=REAL, help="size of the generated batch")
     parser.add_argument(
         "--layers", choices=[*PRESETS, "both"], default="both", help="layer preset(s)"
     )
@@ -126,7 +136,9 @@ def main() -> None:
     presets = PRESETS if args.layers == "both" else (args.layers,)
     seeds = range(args.seed, args.seed + args.seeds)
     found = {
-        preset: fidelities(args.model, paintings, args.photos, seeds, preset, console)
+        preset: fidelities(
+            args.model, paintings, args.photos, seeds, preset, console, args.num_styles
+        )
         for preset in presets
     }
     if args.update_card:
@@ -138,6 +150,8 @@ def main() -> None:
         )
         if args.data:
             command += f" --data {args.data.name}"
+        if args.num_styles != REAL:
+            command += f" --num-styles {args.num_styles}"
         card = {**read_card(source), "fidelity_command": command, "fidelity_seeds": list(seeds)}
         for preset, figures in found.items():
             suffix = "" if preset == "ast-gan" else f"_{preset}"
