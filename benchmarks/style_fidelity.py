@@ -1,10 +1,10 @@
 """Style fidelity: does a generated style batch paint a photo as well as real paintings do?
 
 For each photo, at the default transfer settings: (a) paint it with a shipped model's generated
-batch (the default 16 samples, or `--num-styles`), (b) paint it with a random batch of 16 of the
-model's training paintings (`--styles`). Both outputs, and the unpainted photo, are scored on one
-objective: the style loss against the mean Gram of *all* the training paintings, at the output
-size. Then
+batch (of the pipeline's default size, or `--num-styles`), (b) paint it with a random batch of 16
+of the model's training paintings (`--styles`). Both outputs, and the unpainted photo, are scored
+on one objective: the style loss against the mean Gram of *all* the training paintings, at the
+output size. Then
 
     fidelity = (loss(photo) - loss(a)) / (loss(photo) - loss(b))
 
@@ -16,7 +16,7 @@ style images of (b), (c) and of the objective are prepared at the model's scale 
 the pipeline uses for its samples), so all batches are judged alike.
 
     .venv/bin/python benchmarks/style_fidelity.py vangogh [--photos 1 13 23] [--data DIR]
-        [--seed 0] [--seeds 4] [--num-styles 16] [--layers ast-gan|gatys|both] [--update-card]
+        [--seed 0] [--seeds 4] [--num-styles N] [--layers ast-gan|gatys|both] [--update-card]
 
 Every figure is the mean over `--seeds` sample seeds, with the range; a seed draws both the
 generated batch and the random real one. `--update-card` writes the means and the per-seed
@@ -30,13 +30,13 @@ import random
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from artstyle import PipelineConfig, StylePipeline, StyleTransfer
-from artstyle.config import PipelineTargets
 from artstyle.gan import read_card, write_card
 from artstyle.images import find_images
 
@@ -44,8 +44,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 PRESETS = ("ast-gan", "gatys")
-#: the real batch fidelity is measured against: as many paintings as the default generated batch
-REAL = PipelineTargets().num_styles
+#: the real batch that defines fidelity 1, whatever size the generated batch has
+REAL = 16
 
 
 def fidelities(
@@ -55,20 +55,20 @@ def fidelities(
     seeds: range,
     layers: str,
     console: Console,
-    num_styles: int = REAL,
+    num_styles: int | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Per photo, one figure per sample seed: the generated batch's fidelity, that of all the
     paintings as `--styles`, and their ratio, painted and judged on one layer preset. A seed
     draws both the generated batch and the random real one."""
+    size: dict[str, Any] = {} if num_styles is None else {"num_styles": num_styles}
     pipes = {
-        seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers, num_styles=num_styles)
+        seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers, **size)
         for seed in seeds
     }
     cfg: PipelineConfig = pipes[seeds[0]].config  # the defaults, with the model's style size
     console.print(
-        f"{model}, {layers} layers: {num_styles} generated styles against {REAL} real, "
-        f"at style size "
-        f"{cfg.targets.style_size}, sample seeds {seeds.start}-{seeds.stop - 1}; "
+        f"{model}, {layers} layers: {cfg.targets.num_styles} generated styles against {REAL} real, "
+        f"at style size {cfg.targets.style_size}, sample seeds {seeds.start}-{seeds.stop - 1}; "
         f"objective: all {len(paintings)} paintings"
     )
     # all the paintings as --styles paint with exactly the objective's targets; the transfer
@@ -124,7 +124,9 @@ def main() -> None:
     parser.add_argument(
         "--seeds", type=int, default=4, help="sample seeds averaged over (seed, seed+1, ...)"
     )
-    parser.add_argument("--num-styles", type=int, default=REAL, help="size of the generated batch")
+    parser.add_argument(
+        "--num-styles", type=int, help="size of the generated batch [default: the pipeline's]"
+    )
     parser.add_argument(
         "--layers", choices=[*PRESETS, "both"], default="both", help="layer preset(s)"
     )
@@ -150,7 +152,7 @@ def main() -> None:
         )
         if args.data:
             command += f" --data {args.data.name}"
-        if args.num_styles != REAL:
+        if args.num_styles is not None:
             command += f" --num-styles {args.num_styles}"
         card = {**read_card(source), "fidelity_command": command, "fidelity_seeds": list(seeds)}
         for preset, figures in found.items():
