@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -61,11 +60,9 @@ def fidelities(
     paintings as `--styles`, and their ratio, painted and judged on one layer preset. A seed
     draws both the generated batch and the random real one."""
     size: dict[str, Any] = {} if num_styles is None else {"num_styles": num_styles}
-    pipes = {
-        seed: StylePipeline.from_pretrained(model, seed=seed, layers=layers, **size)
-        for seed in seeds
-    }
-    cfg: PipelineConfig = pipes[seeds[0]].config  # the defaults, with the model's style size
+    first = StylePipeline.from_pretrained(model, layers=layers, **size)
+    cfg: PipelineConfig = first.config  # the defaults, with the model's style size
+    pipes = {seed: StylePipeline(first.generator, cfg, seed=seed) for seed in seeds}
     console.print(
         f"{model}, {layers} layers: {cfg.targets.num_styles} generated styles against {REAL} real, "
         f"at style size {cfg.targets.style_size}, sample seeds {seeds.start}-{seeds.stop - 1}; "
@@ -82,12 +79,13 @@ def fidelities(
     for number in photos:
         photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
         start = time.perf_counter()
-        of_all = _gain(judge, photo, judge(photo))
+        base = judge.score(photo, photo)["style"]  # how far the photo itself is from them
+        of_all = base - judge.score(photo, judge(photo))["style"]
         figures: dict[str, list[float]] = {name: [] for name in result}
         for seed in seeds:
-            real = random.Random(seed).sample(paintings, REAL)
-            of_real = _gain(judge, photo, StyleTransfer(real, cfg)(photo))
-            of_generated = _gain(judge, photo, pipes[seed].transfer(photo))
+            real = StyleTransfer(random.Random(seed).sample(paintings, REAL), cfg)
+            of_real = base - judge.score(photo, real(photo))["style"]
+            of_generated = base - judge.score(photo, pipes[seed].transfer(photo))["style"]
             figures["generated"].append(round(of_generated / of_real, 3))
             figures["all"].append(round(of_all / of_real, 3))
             figures["vs all"].append(round(of_generated / of_all, 3))
@@ -100,11 +98,6 @@ def fidelities(
         table.add_row(label, *(f"{value:.3f}" for value in means), "")
     console.print(table)
     return result
-
-
-def _gain(judge: StyleTransfer, photo: Path, painted: Image.Image) -> float:
-    """How far painting moved the photo towards all the paintings on the judge's style loss."""
-    return judge.score(photo, photo)["style"] - judge.score(photo, painted)["style"]
 
 
 def _spread(values: list[float]) -> str:
