@@ -24,6 +24,7 @@ pytest.importorskip("fastapi", reason="the studio extra is not installed")
 
 from fastapi.testclient import TestClient
 
+from artstyle.config import NUM_STYLES
 from artstyle.errors import ArtstyleError
 from artstyle.studio.guard import Door
 from artstyle.studio.jobs import Studio, StyleChoice
@@ -356,7 +357,7 @@ def test_studio_in_a_browser(server: tuple[str, Studio], tmp_path: Path) -> None
         )  # fmt: skip
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page.goto(url)
-        expect(page.locator("#grid img")).to_have_count(16)  # the default batch
+        expect(page.locator("#grid img")).to_have_count(NUM_STYLES)  # the default batch
         page.fill("#num_styles", "4")
         page.press("#num_styles", "Tab")  # commits the value: one "change"
         expect(page.locator("#grid img")).to_have_count(4)

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from artstyle import atomic
 from artstyle.config import (
     MAX_STYLES,
+    NUM_STYLES,
     PipelineConfig,
     SteeringConfig,
     TransferConfig,
@@ -104,7 +105,7 @@ class StyleChoice:
 
     model: str | None = None
     seed: int = 0
-    num_styles: int = 16
+    num_styles: int = NUM_STYLES
     picks: tuple[int, ...] | None = None
     uploads: tuple[str, ...] = ()  # upload ids
     batch: str | None = None  # a steered batch's id (instead of the seed's batch)
@@ -458,7 +459,7 @@ class Studio:
             mask = read_mask(self._upload_path(job.mask))
             rest = None
             if job.rest is not None:
-                other = StyleChoice(job.rest, num_styles=PipelineConfig().targets.num_styles)
+                other = StyleChoice(job.rest)
                 rest = self._transfer(other, job.settings).targets
             names = (job.style.describe(), job.rest or KEEP)
             transfer = transfer.with_regions(from_mask(mask, transfer.targets, rest, names))

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from artstyle.config import SteeringConfig, with_overrides
+from artstyle.config import NUM_STYLES, SteeringConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.studio.guard import Door, Guard
 from artstyle.studio.jobs import (
@@ -104,7 +104,7 @@ async def submit(
     paintings: list[UploadFile] | None = File(None),
     model: str | None = Form(None),
     seed: int = Form(0),
-    num_styles: int = Form(16),
+    num_styles: int = Form(NUM_STYLES),
     picks: str | None = Form(None, description="comma-separated batch indices"),
     settings: str = Form("{}", description="JSON object of the page's settings"),
     batch: str | None = Form(None, description="a steered batch's id"),
@@ -249,7 +249,7 @@ def _steering(payload: dict[str, Any]) -> tuple[StyleChoice, SteeringConfig]:
         picks = tuple(int(i) for i in payload.get("picks") or ())
         style = StyleChoice(
             model=str(source["model"]), seed=int(source.get("seed", 0)),
-            num_styles=int(source.get("num_styles", 16)),
+            num_styles=int(source.get("num_styles", NUM_STYLES)),
             batch=str(source["batch"]) if source.get("batch") else None, picks=picks,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -74,7 +74,7 @@ function showBatch(images, source, origin) {
 async function loadBatch() {
   const model = $("model").value;
   const seed = Number($("seed").value || 0);
-  const n = Number($("num_styles").value || 16);
+  const n = Number($("num_styles").value || state.defaults.num_styles.default);
   showError("");
   $("grid").textContent = "drawing…";
   const request = ++state.batchRequest;
@@ -97,7 +97,7 @@ async function steer(kind) {
   if (kind === "between" && picks.length !== 2) return showError("pick exactly two images to walk between");
   if (!picks.length) return showError("pick at least one image to draw more like it");
   const payload = {
-    source: state.source, picks, num_styles: Number($("num_styles").value || 16),
+    source: state.source, picks, num_styles: Number($("num_styles").value || state.defaults.num_styles.default),
     spread: Number($("spread").value), seed: ++state.steerSeed,
   };
   if (kind === "between") delete payload.spread;
