@@ -1,6 +1,6 @@
 """The two stages joined: a trained generator emits a style batch, style transfer paints with it.
 
-    pipe = StylePipeline.from_pretrained("impressionism", num_styles=16, seed=0)
+    pipe = StylePipeline.from_pretrained("impressionism", seed=0)
     for photo in photos:
         pipe(photo).image.save(...)
 

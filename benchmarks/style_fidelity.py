@@ -30,12 +30,12 @@ import random
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from artstyle import PipelineConfig, StylePipeline, StyleTransfer
+from artstyle.config import NUM_STYLES
 from artstyle.gan import read_card, write_card
 from artstyle.images import find_images
 
@@ -54,13 +54,12 @@ def fidelities(
     seeds: range,
     layers: str,
     console: Console,
-    num_styles: int | None = None,
+    num_styles: int,
 ) -> dict[str, dict[str, list[float]]]:
     """Per photo, one figure per sample seed: the generated batch's fidelity, that of all the
     paintings as `--styles`, and their ratio, painted and judged on one layer preset. A seed
     draws both the generated batch and the random real one."""
-    size: dict[str, Any] = {} if num_styles is None else {"num_styles": num_styles}
-    first = StylePipeline.from_pretrained(model, layers=layers, **size)
+    first = StylePipeline.from_pretrained(model, layers=layers, num_styles=num_styles)
     cfg: PipelineConfig = first.config  # the defaults, with the model's style size
     pipes = {seed: StylePipeline(first.generator, cfg, seed=seed) for seed in seeds}
     console.print(
@@ -118,7 +117,7 @@ def main() -> None:
         "--seeds", type=int, default=4, help="sample seeds averaged over (seed, seed+1, ...)"
     )
     parser.add_argument(
-        "--num-styles", type=int, help="size of the generated batch [default: the pipeline's]"
+        "--num-styles", type=int, default=NUM_STYLES, help="size of the generated batch"
     )
     parser.add_argument(
         "--layers", choices=[*PRESETS, "both"], default="both", help="layer preset(s)"
@@ -145,8 +144,7 @@ def main() -> None:
         )
         if args.data:
             command += f" --data {args.data.name}"
-        if args.num_styles is not None:
-            command += f" --num-styles {args.num_styles}"
+        command += f" --num-styles {args.num_styles}"
         card = {**read_card(source), "fidelity_command": command, "fidelity_seeds": list(seeds)}
         for preset, figures in found.items():
             suffix = "" if preset == "ast-gan" else f"_{preset}"

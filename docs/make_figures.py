@@ -118,7 +118,7 @@ def gallery(models: tuple[str, ...] = ("impressionism", "vangogh")) -> None:
             print(f"{model} Kodak {number}: {caption}", flush=True)
             row = _strip(
                 [(read_image(_photo(number)), f"Kodak {number}"), (result.image, caption),
-                 (result.style_grid(4), "generated style batch")],
+                 (result.style_grid(), "generated style batch")],
                 None, tile=384,
             )  # fmt: skip
             rows.append(row)

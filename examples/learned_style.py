@@ -15,16 +15,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo")
     parser.add_argument("--model", default="impressionism", help="shipped name, file or run")
-    parser.add_argument("--num-styles", type=int, default=16)
+    parser.add_argument("--num-styles", type=int, help="generated style images (default 64)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--out", default="out/learned_style.png")
     parser.add_argument("--size", type=int, help="longest side of the output (default 512)")
     parser.add_argument("--steps", type=int, help="steps at full size (default 10)")
     args = parser.parse_args()
-    settings = {k: v for k, v in (("size", args.size), ("steps", args.steps)) if v is not None}
-    result = stylize_result(
-        args.photo, model=args.model, num_styles=args.num_styles, seed=args.seed, **settings
-    )
+    given = (("size", args.size), ("steps", args.steps), ("num_styles", args.num_styles))
+    settings = {k: v for k, v in given if v is not None}
+    result = stylize_result(args.photo, model=args.model, seed=args.seed, **settings)
     print(write_image(result.image, args.out, protect=[args.photo]))
 
 

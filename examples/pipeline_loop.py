@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = {k: v for k, v in (("size", args.size), ("steps", args.steps)) if v is not None}
 
-    pipe = StylePipeline.from_pretrained("impressionism", num_styles=16, seed=0)
+    pipe = StylePipeline.from_pretrained("impressionism", seed=0)
     for photo in find_images([args.folder])[: args.limit]:
         result = pipe(photo, **settings)  # the style batch and its targets are reused
         path = write_image(result.image, args.out / f"{photo.stem}.png", protect=[photo])
