@@ -192,7 +192,7 @@ def stylize(
 ) -> Image.Image:
     """Paint `photo` with a learned style (default) or with `styles`; returns the picture.
 
-    `stylize("photo.jpg")`, `stylize("photo.jpg", model="vangogh", num_styles=32, seed=7)`,
+    `stylize("photo.jpg")`, `stylize("photo.jpg", model="vangogh", num_styles=16, seed=7)`,
     `stylize("photo.jpg", styles=["a.jpg", "b.jpg"], style_weight=5e4)`.
     """
     return stylize_result(photo, styles, config, callback, **overrides).image

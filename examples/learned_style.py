@@ -1,7 +1,7 @@
 """Paint one photo with the shipped learned style (the default), or any generator you trained.
 
 .venv/bin/python examples/learned_style.py ../shared/data/photos/photo_0021.jpg
-.venv/bin/python examples/learned_style.py photo.jpg --model runs/mine --num-styles 32
+.venv/bin/python examples/learned_style.py photo.jpg --model runs/mine --num-styles 16
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ _HELP = "\n\n".join(
         "Exit 0: all painted; 1: some inputs failed (the rest are done); 2: usage error.",
         "Examples:\n\n"
         "  artstyle transfer photo.jpg --style-weight 5e4\n\n"
-        "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 32 --seed 7\n\n"
+        "  artstyle transfer photos/ -o painted/ --model vangogh --num-styles 16 --seed 7\n\n"
         "  artstyle transfer photo.jpg --styles paintings/ --steps 100 --size 512\n\n"
         "  artstyle transfer clip.mp4 -o painted.mp4 --size 384\n\n"
         "  artstyle transfer photo.jpg --mask sky.png --model vangogh\n\n"
