@@ -65,7 +65,7 @@ MAX_SIZE, MAX_STEPS, MAX_STYLES, MAX_SEED = 8192, 10_000, 256, 2**32 - 1
 
 #: Images in a generated style batch. The transfer matches the batch's mean Gram matrices, so a
 #: larger batch estimates the generator's style more steadily at no cost per step (about 3.5 s
-#: once for 64 against 16 on 2 CPU threads): 64 samples paint 1.4 to 5 points closer to all the
+#: once for 64 against 16 on 2 CPU threads): 64 samples paint 1.4 to 5.7 points closer to all the
 #: paintings than 16 do, and vary less from seed to seed (docs/pipeline.md).
 NUM_STYLES = 64
 
