@@ -79,12 +79,12 @@ def fidelities(
         photo = SHARED / "photos" / f"photo_{number:04d}.jpg"
         start = time.perf_counter()
         base = judge.score(photo, photo)["style"]  # how far the photo itself is from them
-        of_all = base - judge.score(photo, judge(photo))["style"]
+        of_all = _gain(judge, photo, base, judge)
         figures: dict[str, list[float]] = {name: [] for name in result}
         for seed in seeds:
             real = StyleTransfer(random.Random(seed).sample(paintings, REAL), cfg)
-            of_real = base - judge.score(photo, real(photo))["style"]
-            of_generated = base - judge.score(photo, pipes[seed].transfer(photo))["style"]
+            of_real = _gain(judge, photo, base, real)
+            of_generated = _gain(judge, photo, base, pipes[seed].transfer)
             figures["generated"].append(round(of_generated / of_real, 3))
             figures["all"].append(round(of_all / of_real, 3))
             figures["vs all"].append(round(of_generated / of_all, 3))
@@ -97,6 +97,12 @@ def fidelities(
         table.add_row(label, *(f"{value:.3f}" for value in means), "")
     console.print(table)
     return result
+
+
+def _gain(judge: StyleTransfer, photo: Path, base: float, painter: StyleTransfer) -> float:
+    """How far `painter` moves the photo (whose own style loss is `base`) towards all the
+    paintings, on the judge's style loss."""
+    return base - judge.score(photo, painter(photo))["style"]
 
 
 def _spread(values: list[float]) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 
 from artstyle import stylize_result, write_image
+from artstyle.config import NUM_STYLES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo")
     parser.add_argument("--model", default="impressionism", help="shipped name, file or run")
-    parser.add_argument("--num-styles", type=int, help="generated style images (default 64)")
+    parser.add_argument(
+        "--num-styles", type=int, help=f"generated style images (default {NUM_STYLES})"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--out", default="out/learned_style.png")
     parser.add_argument("--size", type=int, help="longest side of the output (default 512)")
