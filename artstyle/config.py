@@ -406,6 +406,14 @@ class Networks(TrainSection):
         "coarse-bilinear interpolates the coarser half of the doublings (the shapes' outlines) "
         "and repeats pixels in the finer half (the strokes' sharp edges)",
     )
+    g_layout_convs: int = Field(
+        0,
+        ge=0,
+        le=4,
+        description="texture arch: extra 3x3 convolutions on the noise-cell grid before the "
+        "first doubling; each lets G lay out its areas over one more cell on every side (one "
+        "convolution sees 3 x 3 cells, 48 px, less than the deep style layers read)",
+    )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     @field_validator("arch")

@@ -58,6 +58,24 @@ def test_texture_generator_upsamples_as_configured() -> None:
     assert not torch.allclose(samples["bilinear"], samples["coarse-bilinear"])
 
 
+def test_layout_convolutions_widen_what_one_cell_reaches() -> None:
+    """A change to one cell's noise reaches one more cell on each side per layout convolution."""
+    reach = {}
+    for convs in (0, 2):
+        torch.manual_seed(0)
+        g = build_generator(TrainConfig(width=4, g_layout_convs=convs)).eval()
+        noise = g.make_noise(1, 160, torch.Generator().manual_seed(0))  # 10 x 10 cells of 16 px
+        moved = noise.clone()
+        moved[..., 5, 5] += 3
+        z = torch.randn(1, 100)
+        with torch.no_grad():
+            changed = (g(z, noise) - g(z, moved)).abs().amax(dim=(0, 1, 2)) > 0
+        columns = changed.nonzero().flatten()
+        reach[convs] = int(columns.max() - columns.min() + 1)
+    # 3 cells, and 8 + 4 + 2 + 1 px on each side from the convolutions after each doubling
+    assert reach == {0: 3 * 16 + 2 * 15, 2: 7 * 16 + 2 * 15}
+
+
 def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     old = TrainConfig().flat()
     del old["g_norm"]

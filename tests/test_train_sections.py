@@ -109,8 +109,8 @@ def test_resumable_and_architecture_follow_from_the_sections() -> None:
         "sync_bn", "settle_steps", "settle_lr",
     } == training.RESUMABLE  # fmt: skip
     assert training.architecture() == {
-        "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "g_upsample", "d_slope",
-        "crop", "whole_weight", "whole_discriminator",
+        "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "g_upsample",
+        "g_layout_convs", "d_slope", "crop", "whole_weight", "whole_discriminator",
     }  # fmt: skip
     for term in TERMS.values():  # each term's settings are one section, named as the term
         assert term.section == term.name and term.section in TrainConfig.model_fields

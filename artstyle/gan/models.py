@@ -111,6 +111,8 @@ class TextureGenerator(nn.Module):
     cell, a periodic weave. `norm` is "batch" (BatchNorm) or "pixel" (`PixelNorm`); `upsample`
     is "nearest", "bilinear" (which gives no edge a head start along the cell grid) or
     "coarse-bilinear" (bilinear for the coarser half of the doublings, nearest for the rest).
+    `layout_convs` more convolutions on the cell grid widen what G lays out before its first
+    doubling: one sees 3 x 3 cells, each more adds a cell on every side.
     """
 
     def __init__(
@@ -121,31 +123,31 @@ class TextureGenerator(nn.Module):
         noise_dim: int = 16,
         norm: str = "pixel",
         upsample: str = "nearest",
+        layout_convs: int = 0,
     ) -> None:
         super().__init__()
 
         def normalize(channels: int) -> nn.Module:
             return PixelNorm() if norm == "pixel" else nn.BatchNorm2d(channels)
 
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [
+                nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False, padding_mode="replicate"),
+                PixelNoise(c_out),
+                normalize(c_out),
+                nn.ReLU(True),
+            ]
+
         self.noise_dim = noise_dim
         self.cell = image_size // 4  # pixels per noise cell; a training image is 4x4 cells
         n = _stages(image_size)
         modes = [_upsample_mode(upsample, stage, n) for stage in range(n)]
         ch = width * 2 ** (n - 1)
-        layers: list[nn.Module] = [
-            nn.Conv2d(z_dim + noise_dim, ch, 3, 1, 1, bias=False, padding_mode="replicate"),
-            PixelNoise(ch),
-            normalize(ch),
-            nn.ReLU(True),
-        ]
+        layers = block(z_dim + noise_dim, ch)
+        for _ in range(layout_convs):
+            layers += block(ch, ch)
         for stage in range(n - 1):
-            layers += [
-                nn.Upsample(scale_factor=2, mode=modes[stage]),
-                nn.Conv2d(ch, ch // 2, 3, 1, 1, bias=False, padding_mode="replicate"),
-                PixelNoise(ch // 2),
-                normalize(ch // 2),
-                nn.ReLU(True),
-            ]
+            layers += [nn.Upsample(scale_factor=2, mode=modes[stage]), *block(ch, ch // 2)]
             ch //= 2
         layers += [
             nn.Upsample(scale_factor=2, mode=modes[-1]),
@@ -350,6 +352,7 @@ for _arch in (
             c.networks.noise_dim,
             c.networks.g_norm,
             c.networks.g_upsample,
+            c.networks.g_layout_convs,
         ),
         _dcgan_discriminator,
     ),
