@@ -414,6 +414,12 @@ class Networks(TrainSection):
         "first doubling; each lets G lay out its areas over one more cell on every side (one "
         "convolution sees 3 x 3 cells, 48 px, less than the deep style layers read)",
     )
+    g_pixel_noise: bool = Field(
+        False,
+        description="texture arch: per-pixel noise at the image's own resolution, before the "
+        "last convolution; without it the finest noise is at half resolution, and nearest "
+        "doubling turns it into 2 x 2 blocks",
+    )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     @field_validator("arch")

@@ -15,7 +15,7 @@ from artstyle.gan import train as train_module
 from artstyle.gan.data import PaintingSet
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.gram_match import GramMatch
-from artstyle.gan.models import build_discriminator, build_generator
+from artstyle.gan.models import PixelNoise, build_discriminator, build_generator
 from artstyle.gan.terms import whole_view
 from artstyle.gan.terms.whole_view import WholeView, whole_paintings
 from artstyle.gan.train import Run
@@ -74,6 +74,22 @@ def test_layout_convolutions_widen_what_one_cell_reaches() -> None:
         reach[convs] = int(columns.max() - columns.min() + 1)
     # 3 cells, and 8 + 4 + 2 + 1 px on each side from the convolutions after each doubling
     assert reach == {0: 3 * 16 + 2 * 15, 2: 7 * 16 + 2 * 15}
+
+
+def test_pixel_noise_varies_the_last_convolutions_input_pixel_by_pixel() -> None:
+    seen = {}
+    for pixel_noise in (False, True):
+        g = build_generator(TrainConfig(width=4, g_pixel_noise=pixel_noise)).eval()
+        for m in g.modules():
+            if isinstance(m, PixelNoise):
+                torch.nn.init.ones_(m.weight)
+        last = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        last.register_forward_pre_hook(lambda _, args, p=pixel_noise: seen.update({p: args[0]}))
+        with torch.no_grad():
+            g(torch.randn(1, 100), g.make_noise(1, 64))
+    # nearest doubling repeats each pixel; only the new noise tells the two of a pair apart
+    pairs = {p: torch.equal(x[..., 0::2], x[..., 1::2]) for p, x in seen.items()}
+    assert pairs == {False: True, True: False}
 
 
 def test_files_from_before_g_norm_load_with_batchnorm() -> None:

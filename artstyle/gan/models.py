@@ -112,7 +112,9 @@ class TextureGenerator(nn.Module):
     is "nearest", "bilinear" (which gives no edge a head start along the cell grid) or
     "coarse-bilinear" (bilinear for the coarser half of the doublings, nearest for the rest).
     `layout_convs` more convolutions on the cell grid widen what G lays out before its first
-    doubling: one sees 3 x 3 cells, each more adds a cell on every side.
+    doubling: one sees 3 x 3 cells, each more adds a cell on every side. `pixel_noise` adds
+    noise at the image's own resolution before the last convolution; the noise after the other
+    convolutions is at most half that, and nearest doubling prints it as 2 x 2 blocks.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class TextureGenerator(nn.Module):
         norm: str = "pixel",
         upsample: str = "nearest",
         layout_convs: int = 0,
+        pixel_noise: bool = False,
     ) -> None:
         super().__init__()
 
@@ -151,6 +154,7 @@ class TextureGenerator(nn.Module):
             ch //= 2
         layers += [
             nn.Upsample(scale_factor=2, mode=modes[-1]),
+            *([PixelNoise(ch)] if pixel_noise else []),
             nn.Conv2d(ch, 3, 3, 1, 1, padding_mode="replicate"),
             nn.Tanh(),
         ]
@@ -353,6 +357,7 @@ for _arch in (
             c.networks.g_norm,
             c.networks.g_upsample,
             c.networks.g_layout_convs,
+            c.networks.g_pixel_noise,
         ),
         _dcgan_discriminator,
     ),
