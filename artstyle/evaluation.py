@@ -1,6 +1,6 @@
 """Every figure of a generator against its paintings, in one call (what `artstyle evaluate` prints
 and a model card keeps): the style gap on both layer presets, Inception KID, VGG-KID and the
-memorisation ratio, each over several sample seeds.
+memorisation ratio and grid contrast, each over several sample seeds.
 
 One set of 64 samples swings Inception KID by 25 and the style gap by half its floor with the
 sample seed alone (docs/gan.md), so every figure is a mean over seeds with its spread.
@@ -21,9 +21,11 @@ from artstyle.gan import (
     Reference,
     StyleGenerator,
     evaluate,
+    grid_contrast,
     inception_features,
     inception_kid,
 )
+from artstyle.gan.metrics import reference_images
 from artstyle.style_gap import StyleGap, style_gaps
 
 #: The layer presets every style gap is measured on: the style stage's default (the seed's
@@ -95,13 +97,15 @@ class PresetGap:
 @dataclass(frozen=True)
 class Measures:
     """The figures of one generator over sample seeds `seeds`; Inception KID is None where its
-    extra is not installed."""
+    extra is not installed. `paintings_grid` is the paintings' own grid contrast."""
 
     seeds: tuple[int, ...]
     n: int
     gaps: dict[str, PresetGap]
     vgg: tuple[GeneratorScore, ...]
     inception_kid: Spread | None
+    grid: Spread
+    paintings_grid: float
 
     @property
     def vgg_kid(self) -> Spread:
@@ -123,6 +127,9 @@ class Measures:
         fields["vgg_kid"] = round(self.vgg_kid.mean, 4)
         fields["memorisation_ratio"] = round(self.memorisation.mean, 3)
         fields["memorisation_ratio_seeds"] = [round(v, 3) for v in self.memorisation.values]
+        fields["grid_contrast"] = round(self.grid.mean, 2)
+        fields["grid_contrast_seeds"] = [round(v, 2) for v in self.grid.values]
+        fields["grid_contrast_paintings"] = round(self.paintings_grid, 2)
         return fields
 
 
@@ -155,20 +162,19 @@ class Evaluator:
             preset: PresetGap(tuple(style_gaps(generator, files, n, seeds, _with_layers(preset))))
             for preset in GAP_PRESETS
         }
+        samples = [generator.sample(n, s) for s in seeds]
         reference = self.inception_reference()
         kid = None
         if not isinstance(reference, ArtstyleError):
             kid = Spread(
                 tuple(
-                    inception_kid(
-                        inception_features(generator.sample(n, s), self.device),
-                        reference,
-                        s,
-                    )[0]
-                    for s in seeds
+                    inception_kid(inception_features(x, self.device), reference, s)[0]
+                    for x, s in zip(samples, seeds)
                 )
             )
-        return Measures(tuple(seeds), n, gaps, vgg, kid)
+        grid = Spread(tuple(grid_contrast(x) for x in samples))
+        paintings_grid = grid_contrast(reference_images(self.paintings))
+        return Measures(tuple(seeds), n, gaps, vgg, kid, grid, paintings_grid)
 
     @property
     def inception_problem(self) -> str | None:

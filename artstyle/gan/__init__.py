@@ -34,7 +34,14 @@ from artstyle.gan.export import card_path, data_description, portable, read_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models, weights_dir
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
-from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
+from artstyle.gan.metrics import (
+    GRID_PERIOD,
+    SUBSETS,
+    GeneratorScore,
+    Reference,
+    evaluate,
+    grid_contrast,
+)
 from artstyle.gan.models import (
     ARCHS,
     Arch,
@@ -64,6 +71,7 @@ __all__ = [
     "ARCHS",
     "CHECKPOINT",
     "GENERATOR",
+    "GRID_PERIOD",
     "INCEPTION_KID_SIZE",
     "REPORT",
     "RESUMABLE",
@@ -85,6 +93,7 @@ __all__ = [
     "data_description",
     "evaluate",
     "get_arch",
+    "grid_contrast",
     "inception_features",
     "inception_kid",
     "load_network",
