@@ -68,6 +68,9 @@ MAX_SIZE, MAX_STEPS, MAX_STYLES, MAX_SEED = 8192, 10_000, 256, 2**32 - 1
 #: once for 64 against 16 on 2 CPU threads): 64 samples paint 1.4 to 5.7 points closer to all the
 #: paintings than 16 do, and vary less from seed to seed (docs/pipeline.md).
 NUM_STYLES = 64
+#: The most images of one batch the studio shows (an 8 x 8 grid), so the most a steered batch
+#: holds.
+SHOWN_STYLES = 64
 
 #: Number formats the networks may run in (`artstyle.precision` resolves `auto`).
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -345,7 +348,9 @@ class RegionsConfig(_Config):
 class SteeringConfig(_Config):
     """Drawing a new style batch near picked samples (`gan.steering`), as the studio offers it."""
 
-    num_styles: int = Field(NUM_STYLES, ge=1, le=64, description="images in the new batch")
+    num_styles: int = Field(
+        NUM_STYLES, ge=1, le=SHOWN_STYLES, description="images in the new batch"
+    )
     spread: float = Field(
         0.5,
         ge=0,

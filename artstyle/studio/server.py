@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from artstyle.config import NUM_STYLES, SteeringConfig, with_overrides
+from artstyle.config import MAX_SEED, NUM_STYLES, SHOWN_STYLES, SteeringConfig, with_overrides
 from artstyle.errors import ArtstyleError
 from artstyle.studio.guard import Door, Guard
 from artstyle.studio.jobs import (
@@ -89,10 +89,12 @@ async def setup(studio: _AppStudio) -> dict[str, Any]:
 
 
 @_routes.get("/api/models/{name:path}")
-async def model(studio: _AppStudio, name: str, seed: int = 0, n: int = 16) -> dict[str, Any]:
+async def model(
+    studio: _AppStudio, name: str, seed: int = 0, n: int = NUM_STYLES
+) -> dict[str, Any]:
     """A model's card facts and a generated batch."""
-    if not 1 <= n <= 64:
-        raise ArtstyleError("a batch holds 1 to 64 images")
+    if not 1 <= n <= SHOWN_STYLES:
+        raise ArtstyleError(f"a batch holds 1 to {SHOWN_STYLES} images")
     images = await asyncio.to_thread(studio.style_batch, name, seed, n)
     return {"facts": studio.model_facts(name), "images": images}
 
@@ -255,8 +257,10 @@ def _steering(payload: dict[str, Any]) -> tuple[StyleChoice, SteeringConfig]:
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ArtstyleError("a steering request needs source {model, seed, num_styles or "
                             "batch} and picks (batch indices)") from None  # fmt: skip
-    if not 1 <= style.num_styles <= 64 or not 0 <= style.seed < 2**32:
-        raise ArtstyleError("a batch holds 1 to 64 images, from a seed of 0 to 2^32 - 1")
+    if not 1 <= style.num_styles <= SHOWN_STYLES or not 0 <= style.seed <= MAX_SEED:
+        raise ArtstyleError(
+            f"a batch holds 1 to {SHOWN_STYLES} images, from a seed of 0 to {MAX_SEED}"
+        )
     if not picks or len(picks) > style.num_styles:
         raise ArtstyleError("pick at least one image of the batch")
     fields = {k: payload[k] for k in SteeringConfig.model_fields if k in payload}
