@@ -17,6 +17,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from artstyle import StylePipeline, StyleTransfer
+from artstyle.gan import StyleGenerator
 from artstyle.images import find_images, read_image, resize_longest, to_pil
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -143,6 +144,22 @@ def _grid(images: list[Image.Image], side: int, columns: int = 4) -> Image.Image
 SHIPPED = {"impressionism": ("impressionism", "impressionism"), "vangogh": ("vangogh", "vangogh")}
 
 
+def _painting_crops(collection: str, side: int, n: int) -> list[Image.Image]:
+    """`n` random squares of a collection's paintings, each resized to `side` px on its short
+    side first: the paintings at the scale a generator of that sample size learns them."""
+    rng = random.Random(0)
+    crops = []
+    for path in rng.sample(find_images([DATA / "paintings" / collection]), n):
+        painting = read_image(path)
+        scale = side / min(painting.size)
+        size = (max(side, round(painting.width * scale)), max(side, round(painting.height * scale)))
+        painting = painting.resize(size, Image.Resampling.LANCZOS)
+        left = rng.randrange(painting.width - side + 1)
+        top = rng.randrange(painting.height - side + 1)
+        crops.append(painting.crop((left, top, left + side, top + side)))
+    return crops
+
+
 def samples_vs_paintings(models: dict[str, tuple[str, str]] = SHIPPED) -> None:
     """Each model's 16 samples beside 16 random crops of its paintings at the same scale (the
     paintings' short side at the sample size, a random square of it): does a sample look like
@@ -151,30 +168,42 @@ def samples_vs_paintings(models: dict[str, tuple[str, str]] = SHIPPED) -> None:
     for name, (model, collection) in models.items():
         pipe = StylePipeline.from_pretrained(model, num_styles=16)
         side = pipe.generator.sample_size
-        rng = random.Random(0)
-        crops = []
-        for path in rng.sample(find_images([DATA / "paintings" / collection]), 16):
-            painting = read_image(path)
-            scale = side / min(painting.size)
-            size = (
-                max(side, round(painting.width * scale)),
-                max(side, round(painting.height * scale)),
-            )
-            painting = painting.resize(size, Image.Resampling.LANCZOS)
-            left = rng.randrange(painting.width - side + 1)
-            top = rng.randrange(painting.height - side + 1)
-            crops.append(painting.crop((left, top, left + side, top + side)))
         samples = [to_pil(image) for image in pipe.styles]
-        path = OUT / f"samples_vs_paintings_{name}.jpg"
         _strip(
             [(_grid(samples, side), f"{name}: 16 samples (seed 0), {side} px"),
-             (_grid(crops, side), "16 random paintings at that scale (a square)")],
-            path, tile=4 * side,
+             (_grid(_painting_crops(collection, side, 16), side),
+              "16 random paintings at that scale (a square)")],
+            OUT / f"samples_vs_paintings_{name}.jpg", tile=4 * side,
+        )  # fmt: skip
+
+
+def _enlarged_centre(image: Image.Image, side: int = 32, scale: int = 4) -> Image.Image:
+    """The centre `side` px of a square image, each pixel repeated `scale` x `scale` times."""
+    c = (image.width - side) // 2
+    crop = image.crop((c, c, c + side, c + side))
+    return crop.resize((side * scale, side * scale), Image.Resampling.NEAREST)
+
+
+def details(models: dict[str, tuple[str, str]] = SHIPPED) -> None:
+    """Each model's pixels enlarged 4x (nearest): the centre 32 px of 4 samples beside the same
+    of 4 paintings at the same scale, where 2 x 2 blocks and stepped outlines show."""
+    for name, (model, collection) in models.items():
+        generator = StyleGenerator.from_pretrained(model)
+        samples = [_enlarged_centre(to_pil(image)) for image in generator.sample(4)]
+        crops = _painting_crops(collection, generator.sample_size, 4)
+        crops = [_enlarged_centre(crop) for crop in crops]
+        _strip(
+            [(_grid(samples, 128, 2), f"{name}: 4 samples, centre 32 px, 4x"),
+             (_grid(crops, 128, 2), "4 paintings at that scale, 4x")],
+            OUT / f"details_{name}.png", tile=256,
         )  # fmt: skip
 
 
 FIGURES = {"style_weights": style_weights, "style_sizes": style_sizes, "scales": scales,
-           "gallery": gallery, "samples_vs_paintings": samples_vs_paintings}  # fmt: skip
+           "gallery": gallery, "samples_vs_paintings": samples_vs_paintings,
+           "details": details}  # fmt: skip
+#: The figures of a model, which `--model` replaces the shipped ones in.
+MODEL_FIGURES = {"samples_vs_paintings": samples_vs_paintings, "details": details}
 
 
 def main() -> None:
@@ -183,18 +212,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument(
         "--model", action="append", metavar="NAME=MODEL:COLLECTION",
-        help="samples_vs_paintings of this model instead of the shipped ones (repeatable)",
+        help="samples_vs_paintings and details of this model instead of the shipped ones "
+        "(repeatable)",
     )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    models = {}
+    for spec in args.model or ():
+        label, _, rest = spec.partition("=")
+        model, _, collection = rest.rpartition(":")
+        models[label] = (model, collection)
     for name in args.figures:
-        if name == "samples_vs_paintings" and args.model:
-            models = {}
-            for spec in args.model:
-                label, _, rest = spec.partition("=")
-                model, _, collection = rest.rpartition(":")
-                models[label] = (model, collection)
-            samples_vs_paintings(models)
+        if name in MODEL_FIGURES and models:
+            MODEL_FIGURES[name](models)
         else:
             FIGURES[name]()
 
