@@ -592,6 +592,20 @@ class LeCamSettings(TrainSection):
     )
 
 
+class GridSettings(TrainSection):
+    """The grid penalty on G (term `grid`; `gan.grid`)."""
+
+    weight: float = Field(
+        0.0,
+        ge=0,
+        description="weight of the grid penalty: G's edges are kept as strong at every phase of "
+        "its 16-px cell grid as at any other, as the paintings' are, in training and in "
+        "settling; a grid (2 x 2 blocks, cell-aligned steps) is texture the style stage would "
+        "copy, and nothing else in the objective sees its phase (0: off)",
+        json_schema_extra=_flat("grid_weight"),
+    )
+
+
 class SettleSettings(TrainSection):
     """Gram settling of the exported copy after the last epoch (`gan.settle`): it changes only
     what gets exported, so a resumed run may change it."""
@@ -641,7 +655,7 @@ class RunSettings(TrainSection):
 class TrainConfig(_Config, Sectioned):
     """Settings of one GAN training run, in sections: `networks` (fixed for a run), `data`,
     `optim`, one section per training term (`gradient_penalty`, `gram`, `whole_view`,
-    `lecam`), `settle` and `run` (these two may change on `--resume`; the others only with
+    `lecam`, `grid`), `settle` and `run` (these two may change on `--resume`; the others only with
     `--retune`, and never `networks`, `data.crop` or the whole view's weight and judge).
 
     Flat names still work wherever settings are given (`TrainConfig(epochs=3,
@@ -664,6 +678,7 @@ class TrainConfig(_Config, Sectioned):
     gram: GramSettings = Field(default_factory=GramSettings)
     whole_view: WholeViewSettings = Field(default_factory=WholeViewSettings)
     lecam: LeCamSettings = Field(default_factory=LeCamSettings)
+    grid: GridSettings = Field(default_factory=GridSettings)
     settle: SettleSettings = Field(default_factory=SettleSettings)
     run: RunSettings = Field(default_factory=RunSettings)
 

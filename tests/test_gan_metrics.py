@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from synthetic import synthetic_paintings, write_paintings
+from synthetic import write_paintings
 from typer.testing import CliRunner
 
 from artstyle.cli import app
 from artstyle.config import train_recipe
-from artstyle.errors import ArtstyleError
 from artstyle.gan import metrics
 from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.export import sha256
@@ -142,21 +141,6 @@ def test_reference_of_patch_mode_uses_centre_crops() -> None:
     images = torch.arange(2 * 3 * 8 * 8, dtype=torch.uint8).view(2, 3, 8, 8)
     data = PaintingSet(images, [Path("a"), Path("b")], image_size=4, crop="patch")
     assert torch.equal(metrics.reference_images(data), images[:, :, 2:6, 2:6])
-
-
-def test_grid_contrast_is_one_without_a_grid_and_high_for_blocks_and_cells() -> None:
-    smooth = synthetic_paintings(32, 128)
-    blocks = torch.nn.functional.interpolate(synthetic_paintings(32, 64), scale_factor=2.0)
-    cells = smooth.clone()
-    cells[..., 16::32, :] *= 0.8  # a darker band on every second 16-px cell, rows and columns
-    cells[..., 16::32] *= 0.8
-    uint8 = (smooth * 255).round().to(torch.uint8)
-    assert metrics.grid_contrast(smooth) < 1.3  # stripes of 32 paintings: no phase favoured
-    assert metrics.grid_contrast(uint8) == pytest.approx(metrics.grid_contrast(smooth), rel=0.02)
-    assert metrics.grid_contrast(blocks) > 10  # nearest doubling: no step inside a pair
-    assert metrics.grid_contrast(cells) > 2
-    with pytest.raises(ArtstyleError, match="at least 17 px"):
-        metrics.grid_contrast(smooth[..., :16, :16])
 
 
 def test_cli_evaluate_updates_the_card(run_dir: Path, paintings: Path) -> None:

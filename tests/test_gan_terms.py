@@ -220,4 +220,4 @@ def test_every_term_names_real_settings_and_the_log_keeps_its_columns() -> None:
     ]  # fmt: skip
     fields = log_fields()
     assert [f for f in fields if f in before] == before and fields[-1] == "seconds"
-    assert list(TERMS) == ["gradient_penalty", "gram", "whole_view", "lecam"]  # the step's order
+    assert list(TERMS) == ["gradient_penalty", "gram", "whole_view", "lecam", "grid"]  # in order

@@ -32,16 +32,10 @@ from artstyle.gan.data import PaintingSet, load_paintings
 from artstyle.gan.distributed import World, world_from_env
 from artstyle.gan.export import card_path, data_description, portable, read_card, write_card
 from artstyle.gan.generator import StyleGenerator, resolve_model, shipped_models, weights_dir
+from artstyle.gan.grid import GRID_PERIOD, grid_contrast
 from artstyle.gan.inception import KID_SIZE as INCEPTION_KID_SIZE
 from artstyle.gan.inception import inception_features, inception_kid
-from artstyle.gan.metrics import (
-    GRID_PERIOD,
-    SUBSETS,
-    GeneratorScore,
-    Reference,
-    evaluate,
-    grid_contrast,
-)
+from artstyle.gan.metrics import SUBSETS, GeneratorScore, Reference, evaluate
 from artstyle.gan.models import (
     ARCHS,
     Arch,

@@ -18,11 +18,6 @@ standard deviation three times the value between two halves of the set, while th
 separate a young generator from the paintings by ~500 of those standard deviations, not ~170.
 64 px is the generators' own size; 128 px separated them no better, at four times the cost.
 
-**Grid contrast**: how much stronger the edges of an image are at one phase of a 16-px grid than
-at another (`grid_contrast`). A painting has no grid: 64 of them read about 1.05. A generator that
-doubles its grids by repeating pixels can print them: 2 x 2 blocks, or outlines stepped along its
-noise cells, which a Gram matrix reads as texture and the style stage paints into a photo.
-
 **Memorisation ratio**: in the same feature space, the median distance from each generated image to
 its nearest training image, divided by the median distance from each training image to its
 nearest *other* training image. About 1 means the samples are as novel as the paintings are among
@@ -57,9 +52,6 @@ FEATURE_SIZE = 64
 #: KID subsets: how many, and at most how many images of each set per subset.
 SUBSETS = 50
 SUBSET_SIZE = 100
-#: Period (px) of the grid a generator paints on: the texture generator's noise cells, whose
-#: doublings step edges at 2, 4, 8 and 16 px (the DCGAN's 4 x 4 start at 64 px alike).
-GRID_PERIOD = 16
 #: Columns of a run's `eval.csv`.
 EVAL_FIELDS = ["epoch", "step", "vgg_kid", "vgg_kid_std", "memorisation_ratio"]
 
@@ -153,23 +145,6 @@ def nearest(
         dist.fill_diagonal_(math.inf)
     found = dist.min(dim=1)
     return found.values.float(), found.indices
-
-
-def grid_contrast(images: Images, period: int = GRID_PERIOD) -> float:
-    """The mean luminance step between neighbouring pixels at each phase of a `period`-px grid
-    (columns and rows together), largest over smallest: 1 for images without a grid."""
-    x = images.float() / (255 if images.dtype == torch.uint8 else 1)
-    luma = torch.einsum("nchw,c->nhw", x, torch.tensor([0.299, 0.587, 0.114]))
-    totals, counts = torch.zeros(period), torch.zeros(period)
-    # the step between pixel j and j+1 lies on phase (j+1) % period
-    for steps in (luma.diff(dim=2).abs().mean(dim=(0, 1)), luma.diff(dim=1).abs().mean(dim=(0, 2))):
-        phase = torch.arange(1, len(steps) + 1) % period
-        totals.index_add_(0, phase, steps.cpu())
-        counts.index_add_(0, phase, torch.ones(len(steps)))
-    if counts.min() == 0:
-        raise ArtstyleError(f"grid contrast needs images of at least {period + 1} px")
-    mean = totals / counts
-    return float(mean.max() / mean.min().clamp_min(1e-12))
 
 
 # --- a reference set and one evaluation ------------------------------------------------------

@@ -19,6 +19,7 @@ from torch import nn
 from artstyle.config import TrainConfig
 from artstyle.device import seeded_rng
 from artstyle.gan.gram_match import GramMatch
+from artstyle.gan.grid import grid_loss
 from artstyle.gan.models import get_arch
 from artstyle.precision import autocast, grad_scaler, resolve_dtype, scaled_step
 
@@ -33,9 +34,10 @@ def settle(
     device: torch.device,
     on_step: Callable[[int, float], bool] | None = None,
 ) -> nn.Module:
-    """A settled copy of `net`: `config.settle.steps` Adam steps of the Gram loss on
-    `config.gram.batch` fresh samples of the style stage's size, at `config.settle.lr`,
-    returned as the average of its weights over the steps.
+    """A settled copy of `net`: `config.settle.steps` Adam steps of the Gram loss (plus the
+    grid penalty where `config.grid.weight` is set) on `config.gram.batch` fresh samples of the
+    style stage's size, at `config.settle.lr`, returned as the average of its weights over the
+    steps.
 
     `on_step(step, running_error)` is told after each step; returning True stops early (the
     average so far is returned). Reproducible from `config.optim.seed`. Runs in
@@ -56,7 +58,10 @@ def settle(
         for step in range(1, config.settle.steps + 1):
             z = torch.randn(config.gram.batch, config.networks.z_dim, generator=latents).to(device)
             with autocast(device, dtype):
-                loss, error = matcher.loss(arch.generate(live, z, config.sample_size, latents))
+                samples = arch.generate(live, z, config.sample_size, latents)
+                loss, error = matcher.loss(samples)
+                if config.grid.weight:
+                    loss = loss + config.grid.weight * grid_loss(samples)
             scaled_step(scaler, opt, loss)
             with torch.no_grad():
                 for p_avg, p in zip(average.parameters(), live.parameters()):

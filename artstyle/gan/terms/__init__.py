@@ -9,7 +9,8 @@ and the step asks each in turn (see `gan.train`):
 - `gradient_penalty`: WGAN-GP's penalty on D, for a loss that asks for it;
 - `gram`: Gram feature matching, pulling G's style statistics to the paintings' (`gram.weight`);
 - `whole_view`: a second discriminator on whole samples (`whole_view.weight`, `.discriminator`);
-- `lecam`: LeCam regularisation of D (`lecam.weight`).
+- `lecam`: LeCam regularisation of D (`lecam.weight`);
+- `grid`: a penalty on the pixel grid G paints on, its 2 x 2 blocks and cell steps (`grid.weight`).
 
 Each term's settings are one section of `TrainConfig`, named as the term (`Term.section`).
 
@@ -47,6 +48,7 @@ from artstyle.gan.terms.base import (
 )
 from artstyle.gan.terms.gradient_penalty import GradientPenalty
 from artstyle.gan.terms.gram import GramMatching
+from artstyle.gan.terms.grid import GridPenalty
 from artstyle.gan.terms.lecam import LeCam
 from artstyle.gan.terms.whole_view import WholeView
 
@@ -60,5 +62,5 @@ __all__ = [
     "unlogged",
 ]
 
-for _term in (GradientPenalty, GramMatching, WholeView, LeCam):
+for _term in (GradientPenalty, GramMatching, WholeView, LeCam, GridPenalty):
     register(_term)
