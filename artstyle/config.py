@@ -422,8 +422,8 @@ class Networks(TrainSection):
     g_pixel_noise: bool = Field(
         False,
         description="texture arch: per-pixel noise at the image's own resolution, before the "
-        "last convolution; without it the finest noise is at half resolution, and nearest "
-        "doubling turns it into 2 x 2 blocks",
+        "last convolution; without it the finest noise is at half resolution, repeated over "
+        "2 x 2 pixels by the last doubling",
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 

@@ -113,8 +113,8 @@ class TextureGenerator(nn.Module):
     "coarse-bilinear" (bilinear for the coarser half of the doublings, nearest for the rest).
     `layout_convs` more convolutions on the cell grid widen what G lays out before its first
     doubling: one sees 3 x 3 cells, each more adds a cell on every side. `pixel_noise` adds
-    noise at the image's own resolution before the last convolution; the noise after the other
-    convolutions is at most half that, and nearest doubling prints it as 2 x 2 blocks.
+    noise at the image's own resolution before the last convolution: the other noise is at
+    most half that, so without it any grain finer than 2 x 2 pixels has no random source.
     """
 
     def __init__(
