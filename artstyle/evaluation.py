@@ -142,6 +142,7 @@ class Evaluator:
         self.device = device
         self._vgg: Reference | None = None
         self._inception: Any = None  # features, or the ArtstyleError saying why there are none
+        self.paintings_grid = grid_contrast(reference_images(paintings))
 
     def inception_reference(self) -> Any:
         if self._inception is None:
@@ -173,8 +174,7 @@ class Evaluator:
                 )
             )
         grid = Spread(tuple(grid_contrast(x) for x in samples))
-        paintings_grid = grid_contrast(reference_images(self.paintings))
-        return Measures(tuple(seeds), n, gaps, vgg, kid, grid, paintings_grid)
+        return Measures(tuple(seeds), n, gaps, vgg, kid, grid, self.paintings_grid)
 
     @property
     def inception_problem(self) -> str | None:

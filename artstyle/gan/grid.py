@@ -54,5 +54,5 @@ def grid_contrast(images: torch.Tensor, period: int = GRID_PERIOD) -> float:
 
 def grid_loss(images: torch.Tensor, period: int = GRID_PERIOD) -> torch.Tensor:
     """The mean squared departure of the profile from flat: 0 without a grid; about 0.1 for
-    v10's impressionism samples (2 x 2 blocks), 0.002 for the paintings."""
+    v10's impressionism samples (2 x 2 blocks), 0.001 or less for the paintings."""
     return (phase_profile(images, period) - 1).pow(2).mean()
