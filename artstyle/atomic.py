@@ -40,6 +40,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
                 tmp.unlink(missing_ok=True)
 
 
+def check_writable(path: str | Path) -> None:
+    """An `OutputError` naming `path` now if its folder cannot take a new file: before long
+    work whose result would be written there, not after it."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+
+
 def _umask() -> int:
     """The process umask (reading it means setting it, so set it straight back)."""
     mask = os.umask(0)

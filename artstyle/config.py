@@ -598,10 +598,11 @@ class GridSettings(TrainSection):
     weight: float = Field(
         0.0,
         ge=0,
-        description="weight of the grid penalty: G's edges are kept as strong at every phase of "
-        "its 16-px cell grid as at any other, as the paintings' are, in training and in "
-        "settling; a grid (2 x 2 blocks, cell-aligned steps) is texture the style stage would "
-        "copy, and nothing else in the objective sees its phase (0: off)",
+        description="weight of the grid penalty in training: G's edges are kept as strong at "
+        "every phase of its 16-px cell grid as at any other, as the paintings' are; a grid "
+        "(2 x 2 blocks, cell-aligned steps) is texture the style stage would copy, and nothing "
+        "else in the objective sees its phase (0: off; settling has its own, "
+        "`settle.grid_weight`)",
         json_schema_extra=_flat("grid_weight"),
     )
 
@@ -616,8 +617,8 @@ class SettleSettings(TrainSection):
         900,
         ge=0,
         description="steps in which a copy of the sampling generator is fine-tuned on the Gram "
-        "loss alone, its weights averaged; the settled copy is what gets exported (0: off; "
-        "needs gram.weight)",
+        "loss (and the grid penalty), its weights averaged; the settled copy is what gets "
+        "exported (0: off; needs gram.weight)",
         json_schema_extra=_flat("settle_steps"),
     )
     lr: float = Field(
@@ -625,6 +626,14 @@ class SettleSettings(TrainSection):
         gt=0,
         description="Adam learning rate of Gram settling",
         json_schema_extra=_flat("settle_lr"),
+    )
+    grid_weight: float = Field(
+        5.0,
+        ge=0,
+        description="weight of the grid penalty (`gan.grid`) beside the Gram loss in settling: "
+        "it smooths away the 2 x 2 blocks the generator's last nearest doubling leaves, which "
+        "the Gram loss cannot see (0: off)",
+        json_schema_extra=_flat("settle_grid_weight"),
     )
 
 
@@ -772,12 +781,14 @@ def stored_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     runs from before `anneal` existed kept their learning rates to the end, those from before
     `gram_scale` existed matched the Gram matrices of their patches, and those from before
     `settle_steps` existed were exported unsettled, the whole view augmented as the patches
-    were until `whole_diffaugment` existed, and runs from before `precision` existed ran fp32
-    (so they resume exactly as they were)."""
+    were until `whole_diffaugment` existed, runs from before `precision` existed ran fp32
+    (so they resume exactly as they were), and those from before `settle_grid_weight` existed
+    settled on the Gram loss alone."""
     given = flatten(TrainConfig, settings)
     old: dict[str, Any] = {
         "anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32",
         "whole_weight": 0.0, "whole_discriminator": "dcgan", "gram_layers": "ast-gan",
+        "settle_grid_weight": 0.0,
     }  # fmt: skip
     if given.get("arch") == "texture" and "g_norm" not in given:
         old["g_norm"] = "batch"

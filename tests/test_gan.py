@@ -12,14 +12,17 @@ import pytest
 import torch
 from PIL import Image
 from synthetic import synthetic_paintings, write_paintings
+from typer.testing import CliRunner
 
 from artstyle.backbone import gram
+from artstyle.cli import app
 from artstyle.config import PipelineConfig, TrainConfig
 from artstyle.errors import ArtstyleError
 from artstyle.gan import checkpoint, losses, run_files
 from artstyle.gan import train as training
 from artstyle.gan.augment import diff_augment
 from artstyle.gan.data import load_paintings
+from artstyle.gan.export import export_generator, sha256
 from artstyle.gan.generator import StyleGenerator, weights_dir
 from artstyle.gan.gram_match import GramMatch
 from artstyle.gan.models import (
@@ -315,6 +318,35 @@ def test_training_exports_the_settled_generator(paintings: Path, tmp_path: Path)
     assert all(torch.equal(v, ema["ema." + k[2:]].half()) for k, v in plain.items())
     assert any(not torch.equal(v, settled[k]) for k, v in plain.items())
     assert "settle_steps" not in StyleGenerator.from_pretrained(run_dir, device="cpu").card
+
+
+def test_settle_makes_a_new_file_from_an_exported_generator(
+    paintings: Path, tmp_path: Path
+) -> None:
+    """`artstyle settle` writes a settled copy beside a source it leaves alone, keeping how it
+    was trained but not the source's measured figures; it refuses to overwrite the source and
+    says at once, before settling, when the output cannot be written."""
+    cfg = TrainConfig(width=4, gram_batch=2, gram_layers="ast-gan", settle_grid_weight=0)
+    source = tmp_path / "gen.safetensors"
+    export_generator(build_generator(cfg), cfg, source, {"data": "x (16 images)", "style_gap": 1})
+    before = source.read_bytes()
+    out = tmp_path / "settled" / "gen.safetensors"
+    args = ["settle", str(source), str(paintings), "--settle-steps", "2"]
+    result = CliRunner().invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "broken.jpg" in result.output and source.read_bytes() == before
+    settled = StyleGenerator.from_pretrained(out, device="cpu")
+    anew = settled.card["settled_anew"]
+    assert (anew["steps"], anew["grid_weight"], anew["source_sha256"]) == (2, 5.0, sha256(source))
+    assert settled.card["data"] == "x (16 images)" and "style_gap" not in settled.card
+    assert settled.config.settle.grid_weight == 5 and settled.config.networks.width == 4
+    new, old = checkpoint.load(out)[0], checkpoint.load(source)[0]
+    assert any(not torch.equal(v, old[k]) for k, v in new.items())
+    same = CliRunner().invoke(app, [*args, "-o", str(source)])
+    assert same.exit_code == 2 and "is the generator being settled" in same.output
+    blocked = CliRunner().invoke(app, [*args, "-o", str(source / "x.safetensors")])
+    assert blocked.exit_code == 2 and "cannot write" in blocked.output
+    assert source.read_bytes() == before
 
 
 def test_a_run_lasts_its_iterations_in_whole_epochs(paintings: Path, tmp_path: Path) -> None:

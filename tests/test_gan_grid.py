@@ -77,7 +77,8 @@ def test_settling_adds_the_grid_penalty_where_it_is_set(painting_folder: Path) -
     gram = GramMatch(data.paintings(), torch.device("cpu"), ("conv1_1",))
     settled = {}
     for weight in (0, 1000):
-        cfg = TrainConfig(width=4, gram_batch=2, settle_steps=3, precision="fp32")
-        cfg = cfg.model_copy(update={"grid": cfg.grid.model_copy(update={"weight": weight})})
+        cfg = TrainConfig(
+            width=4, gram_batch=2, settle_steps=3, precision="fp32", settle_grid_weight=weight
+        )
         settled[weight] = settle(net, gram, cfg, torch.device("cpu")).state_dict()
     assert any(not torch.equal(settled[0][k], settled[1000][k]) for k in settled[0])

@@ -101,6 +101,8 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     assert (stored_train_config(old).optim.anneal, TrainConfig().optim.anneal) == (0, 0.2)
     assert (stored_train_config(old).settle.steps, TrainConfig().settle.steps) == (0, 900)
     assert (stored_train_config(old).gram.scale, TrainConfig().gram.scale) == ("patch", "sample")
+    del old["settle_grid_weight"]  # settled on the Gram loss alone
+    assert (stored_train_config(old).settle.grid_weight, TrainConfig().settle.grid_weight) == (0, 5)
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 

@@ -106,7 +106,7 @@ def test_resumable_and_architecture_follow_from_the_sections() -> None:
     """The same sets the lists of names held before sections."""
     assert {
         "iterations", "epochs", "sample_every", "checkpoint_every", "eval_every", "device",
-        "sync_bn", "settle_steps", "settle_lr",
+        "sync_bn", "settle_steps", "settle_lr", "settle_grid_weight",
     } == training.RESUMABLE  # fmt: skip
     assert training.architecture() == {
         "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "g_upsample",

@@ -1,4 +1,4 @@
-"""`artstyle train | sample | models`: the GAN stage from the shell."""
+"""`artstyle train | settle | sample | models`: the GAN stage from the shell."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from artstyle import train
-from artstyle.cli.app import EXIT_USAGE, app, console, error_line
+from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help, task_progress
 from artstyle.cli.settings import Flag, SettingsCommand, with_settings
-from artstyle.config import RECIPES, TrainConfig
+from artstyle.config import RECIPES, SettleSettings, TrainConfig
 from artstyle.errors import ImageReadError
 from artstyle.gan import (
     StyleGenerator,
     TrainingInterrupted,
     read_card,
+    settle_generator,
     shipped_models,
     weights_dir,
     world_from_env,
@@ -28,16 +29,18 @@ _TRAIN_HELP = """Train a GAN on a folder of paintings (searched recursively).
 
 With no options it runs the recommended recipe (docs/gan.md): a texture generator that learns
 64-px patches of the paintings at twice that scale, with Gram feature matching, flips and an
-EMA copy, then settles the EMA copy's style statistics on the paintings' (`--settle-steps`),
-so its 128-px samples paint like the collection. `--recipe ast-gan` is the seed's
-plain DCGAN. Settings apply in this order: the recipe, then `--config FILE.toml`, then options.
+EMA copy, then settles the EMA copy's style statistics on the paintings' (`--settle-steps`)
+and smooths away its 2 x 2 pixel blocks, so its 128-px samples paint like the collection.
+`--recipe ast-gan` is the seed's plain DCGAN. Settings apply in this order: the recipe, then
+`--config FILE.toml`, then options.
 
 Settings: the common ones have flags below; every setting is `--set section.field=value` or a
 `--config` file, and `artstyle config show train` lists them all with their defaults.
 
 Ctrl-C saves a checkpoint; `--resume` continues exactly (also to settle a finished run anew:
-`--resume --settle-steps 500`). Under torchrun the same command trains
-on several processes or GPUs (`--batch-size` is the global batch; docs/distributed.md).
+`--resume --settle-steps 500`; a generator file without its run: `artstyle settle`). Under
+torchrun the same command trains on several processes or GPUs (`--batch-size` is the global
+batch; docs/distributed.md).
 
 Examples:
   artstyle train paintings/monet -o runs/monet
@@ -143,6 +146,50 @@ def _train(
     )
     if main:
         typer.echo(result.generator_path)
+
+
+@app.command("settle")
+def settle_command(
+    model: str = typer.Argument(..., help="shipped name, generator file, or run folder"),
+    data: Path = typer.Argument(..., help="the folder of paintings it was trained on"),
+    out: Path = typer.Option(..., "-o", "--out", help="the settled generator: NAME.safetensors"),
+    steps: int | None = typer.Option(
+        None, "--settle-steps", help=field_help(SettleSettings, "steps")
+    ),
+    grid_weight: float | None = typer.Option(
+        None, "--settle-grid-weight", help=field_help(SettleSettings, "grid_weight")
+    ),
+    lr: float | None = typer.Option(None, "--settle-lr", help=field_help(SettleSettings, "lr")),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+) -> None:
+    """Settle a trained generator anew with today's settling, into a new file with its card.
+
+    For a generator whose run folder is gone (or a shipped one): a run you still have settles
+    anew with `artstyle train DATA -o RUN --resume`. The source file is left as it is; the new
+    card keeps how it was trained and records the settling (measure it again with `artstyle
+    evaluate`). Ctrl-C stops it without writing anything.
+
+    Example: artstyle settle impressionism paintings/impressionism -o impressionism.safetensors
+    """
+    given = {"steps": steps, "grid_weight": grid_weight, "lr": lr}
+    settings = SettleSettings(**{k: v for k, v in given.items() if v is not None})
+
+    def skipped(exc: ImageReadError) -> None:
+        console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
+
+    with task_progress("error") as bar:
+        task = bar.add_task("settling", total=settings.steps, error="")
+
+        def on_step(step: int, error: float) -> bool:
+            bar.update(task, completed=step, error=f"Gram error {error:.3f}")
+            return False
+
+        try:
+            path = settle_generator(model, data, out, settings, device, on_step, skipped)
+        except KeyboardInterrupt:
+            error_line("interrupted: nothing was written")
+            raise typer.Exit(130) from None
+    typer.echo(path)
 
 
 @app.command("sample")

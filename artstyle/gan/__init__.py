@@ -12,7 +12,8 @@ Where things are: `train` (the run and its loop; the step reads top to bottom), 
 networks, and the architectures registered by name), `losses` (the adversarial losses, registered
 by name), `terms` (what the objective adds beside the adversarial game: the gradient penalty,
 Gram matching, the whole-view discriminator, LeCam; registered by name), `observers` (what
-watches a run: log, grids, evaluation, checkpoints, progress), `settle`, `export`, `generator`.
+watches a run: log, grids, evaluation, checkpoints, progress), `settle` (and
+`settle_generator`: an exported generator settled anew), `export`, `generator`.
 
 Adding a training term: write one file `gan/terms/NAME.py` with a `Term` subclass (its settings,
 networks and optimiser, checkpoint entries, log fields, and what it adds to D's or G's loss),
@@ -45,6 +46,7 @@ from artstyle.gan.models import (
     get_arch,
 )
 from artstyle.gan.run_files import CHECKPOINT, GENERATOR, REPORT
+from artstyle.gan.settle import settle_generator
 from artstyle.gan.steering import StyleBatch, between, load_style, more_like, save_style
 from artstyle.gan.train import RESUMABLE, TrainingInterrupted, TrainResult
 
@@ -100,6 +102,7 @@ __all__ = [
     "read_log",
     "resolve_model",
     "save_style",
+    "settle_generator",
     "shipped_models",
     "weights_dir",
     "world_from_env",
