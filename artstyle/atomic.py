@@ -33,7 +33,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, target)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise _cannot_write(target, exc) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -49,7 +49,11 @@ def check_writable(path: str | Path) -> None:
         with tempfile.TemporaryFile(dir=target.parent):
             pass
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise _cannot_write(target, exc) from None
+
+
+def _cannot_write(target: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{target}: cannot write ({exc.strerror or exc})")
 
 
 def _umask() -> int:

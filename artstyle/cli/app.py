@@ -20,7 +20,7 @@ from rich.progress import (
 from typer.core import TyperGroup
 
 from artstyle.device import keep_freed_memory
-from artstyle.errors import ArtstyleError
+from artstyle.errors import ArtstyleError, ImageReadError
 from artstyle.settings import settings_error
 
 #: Messages for people go to stderr so that stdout stays clean for paths and tables.
@@ -37,6 +37,11 @@ def field_help(model: type[BaseModel], field: str, text: str = "") -> str:
     info = model.model_fields[field]
     default = "none" if info.default is None else info.default
     return escape(f"{text or info.description or field} [default: {default}]")
+
+
+def skipped_line(exc: ImageReadError, say: Console = console) -> None:
+    """Print one yellow line for an input file that was skipped (unreadable), naming it."""
+    say.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
 
 
 def error_line(message: str) -> None:

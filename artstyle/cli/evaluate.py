@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from artstyle.cli.app import app, console
+from artstyle.cli.app import app, console, skipped_line
 from artstyle.config import TrainConfig
-from artstyle.errors import ArtstyleError, ImageReadError
+from artstyle.errors import ArtstyleError
 from artstyle.evaluation import DEFAULT_SEEDS, Evaluator, Measures
 from artstyle.gan import (
     CHECKPOINT,
@@ -91,11 +91,7 @@ def evaluate_command(
 
 def _paintings(data: Path, size: int) -> PaintingSet:
     """The paintings as the generator sees them (centre crops); unreadable ones are skipped."""
-
-    def skipped(exc: ImageReadError) -> None:
-        console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
-
-    return load_paintings(data, size, "center", on_skip=skipped, min_images=2)
+    return load_paintings(data, size, "center", on_skip=skipped_line, min_images=2)
 
 
 def _measure(

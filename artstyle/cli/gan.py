@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import typer
@@ -10,10 +11,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from artstyle import train
-from artstyle.cli.app import EXIT_USAGE, app, console, error_line, field_help, task_progress
+from artstyle.cli.app import (
+    EXIT_USAGE,
+    app,
+    console,
+    error_line,
+    field_help,
+    skipped_line,
+    task_progress,
+)
 from artstyle.cli.settings import Flag, SettingsCommand, with_settings
 from artstyle.config import RECIPES, SettleSettings, TrainConfig
-from artstyle.errors import ImageReadError
 from artstyle.gan import (
     StyleGenerator,
     TrainingInterrupted,
@@ -123,9 +131,6 @@ def _train(
     main = world_from_env().is_main
     say = console if main else Console(quiet=True)
 
-    def skipped(exc: ImageReadError) -> None:
-        say.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
-
     try:
         result = train(
             data,
@@ -134,7 +139,7 @@ def _train(
             resume=resume,
             retune=retune,
             console=say,
-            on_skip=skipped,
+            on_skip=functools.partial(skipped_line, say=say),
             progress=progress,
         )
     except TrainingInterrupted as exc:
@@ -174,9 +179,6 @@ def settle_command(
     given = {"steps": steps, "grid_weight": grid_weight, "lr": lr}
     settings = SettleSettings(**{k: v for k, v in given.items() if v is not None})
 
-    def skipped(exc: ImageReadError) -> None:
-        console.print(f"[yellow]skipped[/] {escape(str(exc))}", highlight=False)
-
     with task_progress("error") as bar:
         task = bar.add_task("settling", total=settings.steps, error="")
 
@@ -185,7 +187,7 @@ def settle_command(
             return False
 
         try:
-            path = settle_generator(model, data, out, settings, device, on_step, skipped)
+            path = settle_generator(model, data, out, settings, device, on_step, skipped_line)
         except KeyboardInterrupt:
             error_line("interrupted: nothing was written")
             raise typer.Exit(130) from None

@@ -32,6 +32,7 @@ from artstyle.gan.gram_match import GramMatch, matched_layers
 from artstyle.gan.grid import grid_loss
 from artstyle.gan.models import get_arch
 from artstyle.precision import autocast, grad_scaler, resolve_dtype, scaled_step
+from artstyle.settings import flatten
 
 #: Decay of the average of the settling weights: about the last 30 steps.
 AVERAGE_DECAY = 0.97
@@ -118,7 +119,7 @@ def settle_generator(
     if not settings.steps:
         raise ArtstyleError("settling anew needs at least one step (--settle-steps)")
     config = TrainConfig.model_validate(
-        {**generator.config.flat(), **{f"settle_{k}": v for k, v in settings.model_dump().items()}}
+        {**generator.config.flat(), **flatten(SettleSettings, settings)}
     )
     data = load_paintings(data_dir, config.networks.image_size, config.data.crop, on_skip=on_skip)
     gram = GramMatch(data.paintings(), generator.device, matched_layers(config.gram.layers))
