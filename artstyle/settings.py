@@ -327,7 +327,8 @@ def settings_error(exc: ValidationError) -> ArtstyleError:
         ": ".join(filter(None, [".".join(map(str, e["loc"])), e["msg"]]))
         for e in exc.errors(include_url=False)
     )
-    return ArtstyleError(f"bad {exc.title.removesuffix('Config').lower()} settings: {problems}")
+    name = exc.title.removesuffix("Config").removesuffix("Settings").lower()  # SettleSettings
+    return ArtstyleError(f"bad {name} settings: {problems}")
 
 
 # --- one setting from text ----------------------------------------------------------------------

@@ -346,6 +346,9 @@ def test_settle_makes_a_new_file_from_an_exported_generator(
     assert same.exit_code == 2 and "is the generator being settled" in same.output
     blocked = CliRunner().invoke(app, [*args, "-o", str(source / "x.safetensors")])
     assert blocked.exit_code == 2 and "cannot write" in blocked.output
+    assert "settling" not in blocked.output  # no bar before the inputs are checked
+    bad = CliRunner().invoke(app, [*args, "--settle-lr", "0", "-o", str(out)])
+    assert bad.exit_code == 2 and "bad settle settings: lr" in bad.output
     assert source.read_bytes() == before
 
 

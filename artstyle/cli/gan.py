@@ -179,18 +179,21 @@ def settle_command(
     given = {"steps": steps, "grid_weight": grid_weight, "lr": lr}
     settings = SettleSettings(**{k: v for k, v in given.items() if v is not None})
 
-    with task_progress("error") as bar:
-        task = bar.add_task("settling", total=settings.steps, error="")
+    bar = task_progress("error")  # shown from the first step: input errors come before it
+    task = bar.add_task("settling", total=settings.steps, error="")
 
-        def on_step(step: int, error: float) -> bool:
-            bar.update(task, completed=step, error=f"Gram error {error:.3f}")
-            return False
+    def on_step(step: int, error: float) -> bool:
+        bar.start()
+        bar.update(task, completed=step, error=f"Gram error {error:.3f}")
+        return False
 
-        try:
-            path = settle_generator(model, data, out, settings, device, on_step, skipped_line)
-        except KeyboardInterrupt:
-            error_line("interrupted: nothing was written")
-            raise typer.Exit(130) from None
+    try:
+        path = settle_generator(model, data, out, settings, device, on_step, skipped_line)
+    except KeyboardInterrupt:
+        error_line("interrupted: nothing was written")
+        raise typer.Exit(130) from None
+    finally:
+        bar.stop()
     typer.echo(path)
 
 
