@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from synthetic import synthetic_paintings
+from torch import nn
 
 from artstyle.config import RECIPES, TrainConfig, stored_train_config, train_recipe
 from artstyle.errors import ArtstyleError
@@ -15,7 +16,7 @@ from artstyle.gan import train as train_module
 from artstyle.gan.data import PaintingSet
 from artstyle.gan.generator import StyleGenerator
 from artstyle.gan.gram_match import GramMatch
-from artstyle.gan.models import PixelNoise, build_discriminator, build_generator
+from artstyle.gan.models import PixelNoise, Residual, build_discriminator, build_generator
 from artstyle.gan.terms import whole_view
 from artstyle.gan.terms.whole_view import WholeView, whole_paintings
 from artstyle.gan.train import Run
@@ -64,6 +65,10 @@ def test_layout_convolutions_widen_what_one_cell_reaches() -> None:
     for convs in (0, 2):
         torch.manual_seed(0)
         g = build_generator(TrainConfig(width=4, g_layout_convs=convs)).eval()
+        blocks = [m for m in g.modules() if isinstance(m, Residual)]
+        assert len(blocks) == convs and not any(b.gain.any() for b in blocks)  # identity at first
+        for block in blocks:  # opened, as training opens them
+            nn.init.ones_(block.gain)
         noise = g.make_noise(1, 160, torch.Generator().manual_seed(0))  # 10 x 10 cells of 16 px
         moved = noise.clone()
         moved[..., 5, 5] += 3

@@ -76,6 +76,20 @@ class PixelNoise(nn.Module):
         return x + self.weight * torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
 
 
+class Residual(nn.Module):
+    """x + gain * body(x), the gain learned per channel from 0 (ReZero, Bachlechner et al. 2020):
+    the block starts as the identity, so a network it deepens trains at first as it would
+    without it."""
+
+    def __init__(self, body: nn.Module, channels: int) -> None:
+        super().__init__()
+        self.body = body
+        self.gain = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.gain * self.body(x)
+
+
 class PixelNorm(nn.Module):
     """Scales each pixel's feature vector to unit RMS (ProGAN / StyleGAN's pixelwise norm).
 
@@ -112,7 +126,8 @@ class TextureGenerator(nn.Module):
     is "nearest", "bilinear" (which gives no edge a head start along the cell grid) or
     "coarse-bilinear" (bilinear for the coarser half of the doublings, nearest for the rest).
     `layout_convs` more convolutions on the cell grid widen what G lays out before its first
-    doubling: one sees 3 x 3 cells, each more adds a cell on every side. `pixel_noise` adds
+    doubling: one sees 3 x 3 cells, each more adds a cell on every side; each is a `Residual`
+    block, so G starts out as it would without them. `pixel_noise` adds
     noise at the image's own resolution before the last convolution: the other noise is at
     most half that, so without it any grain finer than 2 x 2 pixels has no random source.
     """
@@ -147,8 +162,8 @@ class TextureGenerator(nn.Module):
         modes = [_upsample_mode(upsample, stage, n) for stage in range(n)]
         ch = width * 2 ** (n - 1)
         layers = block(z_dim + noise_dim, ch)
-        for _ in range(layout_convs):
-            layers += block(ch, ch)
+        # residual from a zero gain: plain ones stopped two default runs from learning at all
+        layers += [Residual(nn.Sequential(*block(ch, ch)), ch) for _ in range(layout_convs)]
         for stage in range(n - 1):
             layers += [nn.Upsample(scale_factor=2, mode=modes[stage]), *block(ch, ch // 2)]
             ch //= 2
