@@ -404,6 +404,16 @@ def test_corrupt_weights_file_is_one_clear_error(tmp_path: Path) -> None:
         StyleGenerator.from_pretrained(tmp_path / "missing.safetensors")
 
 
+def test_weights_of_other_networks_are_one_clear_error_naming_the_file(tmp_path: Path) -> None:
+    # a file whose settings describe other networks than its tensors (another version's)
+    made = TrainConfig(**TINY)
+    claims = TrainConfig(**TINY, g_layout_convs=1)
+    out = export_generator(build_generator(made), claims, tmp_path / "old.safetensors", {})
+    with pytest.raises(ArtstyleError, match=r"old\.safetensors: weights do not fit") as err:
+        StyleGenerator.from_pretrained(out, device="cpu")
+    assert "missing" in str(err.value) and "another version" in str(err.value)
+
+
 def test_a_new_loss_is_registered_without_touching_the_loop(
     paintings: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,14 +53,27 @@ def module_tensors(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tens
 
 
 def load_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
-    """Load the `prefix.` entries of `tensors` into `module` (strict: every key must match)."""
+    """Load the `prefix.` entries of `tensors` into `module` (strict: every key must match); a
+    mismatch is one error saying which tensors differ (a file from another version's networks)."""
     cut = len(prefix) + 1
     sub = {k[cut:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    try:
-        module.load_state_dict(sub)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ArtstyleError(f"weights do not fit the model ({first})") from None
+    expected = module.state_dict()
+    problems = [
+        *(f"{k} missing" for k in expected if k not in sub),
+        *(f"{k} not in the model" for k in sub if k not in expected),
+        *(
+            f"{k} is {tuple(v.shape)}, the model's {tuple(expected[k].shape)}"
+            for k, v in sub.items()
+            if k in expected and v.shape != expected[k].shape
+        ),
+    ]
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise ArtstyleError(
+            f"weights do not fit the model ({prefix}.{problems[0]}{more}); "
+            "was the file made by another version of artstyle?"
+        )
+    module.load_state_dict(sub)
 
 
 def load_network(
@@ -79,5 +92,8 @@ def load_network(
         raise ArtstyleError(f"{path}: {missing}")
     config = stored_train_config(meta["config"])
     net = build(config)
-    load_module(net, {k: v.float() for k, v in tensors.items()}, name)
+    try:
+        load_module(net, {k: v.float() for k, v in tensors.items()}, name)
+    except ArtstyleError as exc:
+        raise ArtstyleError(f"{path}: {exc}") from None
     return net, config, meta

@@ -373,13 +373,16 @@ class Run:
                 f"{path}: the run was trained on {meta['images']} images but the folder now "
                 f"holds {len(self.data)} usable ones; resume needs the same data"
             )
-        for prefix, part in self._networks().items():
-            if isinstance(part, nn.Module):
-                checkpoint.load_module(part, tensors, prefix)
-            else:
-                checkpoint.load_optimizer(part, tensors, prefix)
-        for term in self.terms.values():
-            term.load_state(tensors)
+        try:
+            for prefix, part in self._networks().items():
+                if isinstance(part, nn.Module):
+                    checkpoint.load_module(part, tensors, prefix)
+                else:
+                    checkpoint.load_optimizer(part, tensors, prefix)
+            for term in self.terms.values():
+                term.load_state(tensors)
+        except ArtstyleError as exc:
+            raise ArtstyleError(f"{path}: {exc}") from None
         self.fixed_z = tensors["fixed_z"].to(self.device)
         self.perm = tensors.get("perm")
         torch.set_rng_state(tensors["rng_cpu"])  # rank 0's, which every rank shares in lockstep
