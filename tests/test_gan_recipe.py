@@ -108,6 +108,9 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     assert (stored_train_config(old).gram.scale, TrainConfig().gram.scale) == ("patch", "sample")
     del old["settle_grid_weight"]  # settled on the Gram loss alone
     assert (stored_train_config(old).settle.grid_weight, TrainConfig().settle.grid_weight) == (0, 5)
+    del old["g_layout_convs"]  # built without layout convolutions (shipped v1-v12)
+    layout = stored_train_config(old).networks.g_layout_convs
+    assert (layout, TrainConfig().networks.g_layout_convs) == (0, 2)
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 
