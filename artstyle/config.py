@@ -426,6 +426,13 @@ class Networks(TrainSection):
         "last convolution; without it the finest noise is at half resolution, repeated over "
         "2 x 2 pixels by the last doubling",
     )
+    g_position: bool = Field(
+        False,
+        description="texture arch: each noise cell's place in the style stage's sample as two "
+        "more inputs, so G can compose it (sky above, ground below: what the deepest style "
+        "layer reads); a training patch is a window at a random place, and a sample of another "
+        "size stretches the composition over it",
+    )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
     @field_validator("arch")

@@ -1,4 +1,5 @@
-"""What the tests make themselves: images, so they run without ../shared, and commands."""
+"""What the tests make themselves: images, so they run without ../shared, and commands; and
+what several of them ask of a network."""
 
 from __future__ import annotations
 
@@ -62,3 +63,9 @@ def settings_cli(
         seen["settings"] = settings
 
     return cli, seen
+
+
+def moving_parameters(net: torch.nn.Module) -> list[torch.Tensor]:
+    """The parameters one training step must move: all but the residual blocks' bodies, whose
+    gradient passes through a gain that starts at zero (`models.Residual`), so they wait for it."""
+    return [p for name, p in net.named_parameters() if ".body." not in name]

@@ -81,6 +81,27 @@ def test_layout_convolutions_widen_what_one_cell_reaches() -> None:
     assert reach == {0: 3 * 16 + 2 * 15, 2: 7 * 16 + 2 * 15}
 
 
+def test_position_input_lets_the_generator_compose_the_style_stages_sample() -> None:
+    """Without it the same noise in every cell paints the same everywhere; with it the sample
+    can differ from top to bottom, and a training patch is a window at a random place."""
+    rows = {}
+    for position in (False, True):
+        torch.manual_seed(0)
+        g = build_generator(TrainConfig(width=4, g_position=position)).eval()
+        assert g.canvas == (8 if position else 0)  # 128-px samples of 16-px cells
+        z = torch.randn(1, 100)
+        same = torch.randn(1, g.noise_dim, 1, 1).expand(-1, -1, 8, 8)  # every cell alike
+        with torch.no_grad():
+            sample = g(z, same)
+            rows[position] = sample.mean(dim=(1, 3)).squeeze(0)  # (128,) mean of each row
+            if position:
+                assert torch.equal(sample, g(z, same))  # the whole canvas: no randomness
+                patches = [g(z, same[..., :4, :4]) for _ in range(8)]
+                assert any(not torch.equal(patches[0], p) for p in patches[1:])
+    assert torch.allclose(rows[False], rows[False][0], atol=1e-6)
+    assert (rows[True][:16].mean() - rows[True][-16:].mean()).abs() > 1e-4
+
+
 def test_pixel_noise_varies_the_last_convolutions_input_pixel_by_pixel() -> None:
     seen = {}
     for pixel_noise in (False, True):

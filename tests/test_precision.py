@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from synthetic import write_paintings
+from synthetic import moving_parameters, write_paintings
 from torch import nn
 
 from artstyle import precision
@@ -135,7 +135,7 @@ def test_a_training_step_runs_the_networks_in_its_precision(
 ) -> None:
     run = _run(TrainConfig(**TINY, precision=name, gram_weight=1.0), paintings)  # type: ignore[arg-type]
     spies = [_Spy(run.g_net), _Spy(run.d_net), _Spy(run.gram.net)]  # type: ignore[union-attr]
-    g0 = [p.clone() for p in run.g_net.parameters()]
+    g0 = [p.clone() for p in moving_parameters(run.g_net)]
     stats = run.train_step(torch.arange(8))
     off = {f for n, term in TERMS.items() if n not in run.terms for f in term.log_fields}
     assert all(torch.isfinite(torch.tensor(v)) for k, v in stats.items() if k not in off)
@@ -147,7 +147,7 @@ def test_a_training_step_runs_the_networks_in_its_precision(
     for state in run.opt_g.state.values():
         assert all(v.dtype == torch.float32 for k, v in state.items() if k != "step")
     if dtype != torch.float16:  # fp16's first steps may be skipped while the scale settles
-        assert all(not torch.equal(a, b) for a, b in zip(g0, run.g_net.parameters()))
+        assert all(not torch.equal(a, b) for a, b in zip(g0, moving_parameters(run.g_net)))
 
 
 def test_runs_from_before_precision_existed_resume_in_fp32() -> None:

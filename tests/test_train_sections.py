@@ -110,7 +110,7 @@ def test_resumable_and_architecture_follow_from_the_sections() -> None:
     } == training.RESUMABLE  # fmt: skip
     assert training.architecture() == {
         "arch", "image_size", "width", "z_dim", "noise_dim", "g_norm", "g_upsample",
-        "g_layout_convs", "g_pixel_noise", "d_slope", "crop", "whole_weight",
+        "g_layout_convs", "g_pixel_noise", "g_position", "d_slope", "crop", "whole_weight",
         "whole_discriminator",
     }  # fmt: skip
     for term in TERMS.values():  # each term's settings are one section, named as the term

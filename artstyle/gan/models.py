@@ -130,6 +130,10 @@ class TextureGenerator(nn.Module):
     block, so G starts out as it would without them. `pixel_noise` adds
     noise at the image's own resolution before the last convolution: the other noise is at
     most half that, so without it any grain finer than 2 x 2 pixels has no random source.
+    `position` gives the first convolution each cell's place in a sample of `canvas` x `canvas`
+    cells (the style stage's size) as two more inputs, so G can compose a sample (sky above,
+    ground below) as the deep style layers read it: a grid smaller than the canvas (a training
+    patch) is a window at a random place of it, one larger stretches the canvas over it.
     """
 
     def __init__(
@@ -142,6 +146,8 @@ class TextureGenerator(nn.Module):
         upsample: str = "nearest",
         layout_convs: int = 0,
         pixel_noise: bool = False,
+        position: bool = False,
+        canvas: int = 8,
     ) -> None:
         super().__init__()
 
@@ -158,10 +164,11 @@ class TextureGenerator(nn.Module):
 
         self.noise_dim = noise_dim
         self.cell = image_size // 4  # pixels per noise cell; a training image is 4x4 cells
+        self.canvas = canvas if position else 0  # cells a side of the composed sample; 0: none
         n = _stages(image_size)
         modes = [_upsample_mode(upsample, stage, n) for stage in range(n)]
         ch = width * 2 ** (n - 1)
-        layers = block(z_dim + noise_dim, ch)
+        layers = block(z_dim + noise_dim + (2 if position else 0), ch)
         # residual from a zero gain: plain ones stopped two default runs from learning at all
         layers += [Residual(nn.Sequential(*block(ch, ch)), ch) for _ in range(layout_convs)]
         for stage in range(n - 1):
@@ -193,7 +200,19 @@ class TextureGenerator(nn.Module):
         if n != z.shape[0]:
             noise = noise.expand(z.shape[0], -1, -1, -1)
         x = torch.cat([z.reshape(z.shape[0], -1, 1, 1).expand(-1, -1, h, w), noise], dim=1)
+        if self.canvas:
+            rows = self._places(x.shape[0], h)[:, None, :, None].expand(-1, -1, -1, w)
+            columns = self._places(x.shape[0], w)[:, None, None, :].expand(-1, -1, h, -1)
+            x = torch.cat([x, rows.to(x), columns.to(x)], dim=1)
         return self.net(x)
+
+    def _places(self, n: int, cells: int) -> torch.Tensor:
+        """(n, cells) centres of `cells` cells along one side of the canvas, in -1..1: a window
+        at a random offset per image (torch's global generator) where the side is shorter."""
+        if cells >= self.canvas:
+            return ((2 * torch.arange(cells) + 1) / cells - 1).expand(n, -1)
+        offset = torch.randint(0, self.canvas - cells + 1, (n, 1))
+        return (2 * (offset + torch.arange(cells)) + 1) / self.canvas - 1
 
 
 class DCGANDiscriminator(nn.Module):
@@ -373,6 +392,8 @@ for _arch in (
             c.networks.g_upsample,
             c.networks.g_layout_convs,
             c.networks.g_pixel_noise,
+            c.networks.g_position,
+            4 * c.sample_size // c.networks.image_size,
         ),
         _dcgan_discriminator,
     ),
