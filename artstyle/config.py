@@ -427,11 +427,11 @@ class Networks(TrainSection):
         "2 x 2 pixels by the last doubling",
     )
     g_position: bool = Field(
-        False,
+        True,
         description="texture arch: each noise cell's place in the style stage's sample as two "
         "more inputs, so G can compose it (sky above, ground below: what the deepest style "
         "layer reads); a training patch is a window at a random place, and a sample of another "
-        "size stretches the composition over it",
+        "size stretches the composition over it (off: v13's design, a texture of cells)",
     )
     d_slope: float = Field(0.3, ge=0, lt=1, description="LeakyReLU slope in D (Ast-GAN: 0.3)")
 
@@ -791,12 +791,13 @@ def stored_train_config(settings: Mapping[str, Any]) -> TrainConfig:
     `settle_steps` existed were exported unsettled, the whole view augmented as the patches
     were until `whole_diffaugment` existed, runs from before `precision` existed ran fp32
     (so they resume exactly as they were), those from before `settle_grid_weight` existed
-    settled on the Gram loss alone, and those from before `g_layout_convs` existed had none."""
+    settled on the Gram loss alone, those from before `g_layout_convs` existed had none, and
+    those from before `g_position` existed did not know where in a sample they painted."""
     given = flatten(TrainConfig, settings)
     old: dict[str, Any] = {
         "anneal": 0.0, "gram_scale": "patch", "settle_steps": 0, "precision": "fp32",
         "whole_weight": 0.0, "whole_discriminator": "dcgan", "gram_layers": "ast-gan",
-        "settle_grid_weight": 0.0, "g_layout_convs": 0,
+        "settle_grid_weight": 0.0, "g_layout_convs": 0, "g_position": False,
     }  # fmt: skip
     if given.get("arch") == "texture" and "g_norm" not in given:
         old["g_norm"] = "batch"

@@ -32,7 +32,7 @@ def test_texture_generator_normalises_without_batch_statistics() -> None:
     z = torch.randn(4, 100)
     for norm, independent in (("pixel", True), ("batch", False)):
         g = build_generator(TrainConfig(width=4, g_norm=norm)).train()  # as in training
-        noise = g.make_noise(4, 64)
+        noise = g.make_noise(4, 128)  # the whole canvas: no random window of it
         with torch.no_grad():
             alone, in_batch = g(z[:1], noise[:1]), g(z, noise)[:1]
         # pixel noise starts at zero weight, so only the normalisation can tell them apart
@@ -53,7 +53,7 @@ def test_texture_generator_upsamples_as_configured() -> None:
         g = build_generator(TrainConfig(width=4, g_upsample=mode)).eval()
         assert [m.mode for m in g.modules() if isinstance(m, torch.nn.Upsample)] == modes
         with torch.no_grad():
-            samples[mode] = g(z, g.make_noise(2, 64, torch.Generator().manual_seed(0)))
+            samples[mode] = g(z, g.make_noise(2, 128, torch.Generator().manual_seed(0)))
     assert not torch.allclose(samples["nearest"], samples["bilinear"])
     assert not torch.allclose(samples["nearest"], samples["coarse-bilinear"])
     assert not torch.allclose(samples["bilinear"], samples["coarse-bilinear"])
@@ -132,6 +132,9 @@ def test_files_from_before_g_norm_load_with_batchnorm() -> None:
     del old["g_layout_convs"]  # built without layout convolutions (shipped v1-v12)
     layout = stored_train_config(old).networks.g_layout_convs
     assert (layout, TrainConfig().networks.g_layout_convs) == (0, 2)
+    del old["g_position"]  # painted without knowing where (shipped v1-v13)
+    position = stored_train_config(old).networks.g_position
+    assert (position, TrainConfig().networks.g_position) == (False, True)
     shipped = StyleGenerator.from_pretrained("vangogh", device="cpu")  # a texture model
     assert shipped.sample(2).shape[-1] == shipped.sample_size
 
@@ -163,13 +166,14 @@ def test_generator_shapes_for_every_architecture(arch: str, size: int) -> None:
 
 
 def test_texture_generator_paints_any_multiple_of_16_without_a_frame() -> None:
-    g = build_generator(TrainConfig(arch="texture", width=4)).eval()
     z = torch.randn(2, 100)
-    big = g(z, torch.randn(2, 16, 8, 8))
-    assert big.shape == (2, 3, 128, 128)
-    # a constant noise map and z give a constant image: no layer knows where the border is
-    flat = g(z[:1], torch.zeros(1, 16, 5, 5))
-    assert flat.shape == (1, 3, 80, 80)
+    for position in (True, False):  # with it a larger sample stretches the composition
+        g = build_generator(TrainConfig(arch="texture", width=4, g_position=position)).eval()
+        assert g(z, torch.randn(2, 16, 8, 8)).shape == (2, 3, 128, 128)
+        flat = g(z[:1], torch.zeros(1, 16, 5, 5))
+        assert flat.shape == (1, 3, 80, 80)
+    # without position a constant noise map and z give a constant image: no layer knows where
+    # the border is
     assert torch.allclose(flat, flat[..., :1, :1].expand_as(flat), atol=1e-6)
 
 

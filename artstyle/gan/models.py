@@ -168,7 +168,7 @@ class TextureGenerator(nn.Module):
         n = _stages(image_size)
         modes = [_upsample_mode(upsample, stage, n) for stage in range(n)]
         ch = width * 2 ** (n - 1)
-        layers = block(z_dim + noise_dim + (2 if position else 0), ch)
+        layers = block(z_dim + noise_dim + (2 if self.canvas else 0), ch)
         # residual from a zero gain: plain ones stopped two default runs from learning at all
         layers += [Residual(nn.Sequential(*block(ch, ch)), ch) for _ in range(layout_convs)]
         for stage in range(n - 1):
