@@ -680,11 +680,12 @@ class TrainConfig(_Config, Sectioned):
     `artstyle config show train` lists them all, and `flat()` is the form files keep.
 
     The defaults are the recommended recipe (docs/gan.md): a texture generator with pixelwise
-    normalisation learning 64-px patches of the paintings, with Gram feature matching on whole
-    samples at the size the style stage uses, flips, an EMA copy and learning rates annealed
-    for the last fifth, the exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's
-    optimiser, loss and label smoothing. Sized to finish within an hour on two CPU cores for
-    a few hundred paintings (1530 iterations whatever their number; docs/gan.md has the times).
+    normalisation that knows where in its 128-px sample it paints, learning 64-px patches of the
+    paintings as windows of that sample, with Gram feature matching on whole samples at the size
+    the style stage uses, flips, an EMA copy and learning rates annealed for the last fifth, the
+    exported copy settled on the Gram loss (`gan.settle`); Ast-GAN's optimiser, loss and label
+    smoothing. Sized to finish in about an hour on two CPU cores for a few hundred paintings
+    (1530 iterations whatever their number; docs/gan.md has the times).
     `train_recipe("ast-gan")` gives the seed's DCGAN.
     """
 
