@@ -167,7 +167,7 @@ def test_generator_shapes_for_every_architecture(arch: str, size: int) -> None:
 
 def test_texture_generator_paints_any_multiple_of_16_without_a_frame() -> None:
     z = torch.randn(2, 100)
-    for position in (True, False):  # with it a larger sample stretches the composition
+    for position in (True, False):  # with it 5 x 5 cells are a window of the 8 x 8 canvas
         g = build_generator(TrainConfig(arch="texture", width=4, g_position=position)).eval()
         assert g(z, torch.randn(2, 16, 8, 8)).shape == (2, 3, 128, 128)
         flat = g(z[:1], torch.zeros(1, 16, 5, 5))
