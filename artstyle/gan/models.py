@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from artstyle.config import TrainConfig
+from artstyle.gan.doubling import DoublingSequential
 from artstyle.gan.losses import get_loss
 from artstyle.gan.registry import Registry
 
@@ -180,7 +181,7 @@ class TextureGenerator(nn.Module):
             nn.Conv2d(ch, 3, 3, 1, 1, padding_mode="replicate"),
             nn.Tanh(),
         ]
-        self.net = nn.Sequential(*layers)
+        self.net = DoublingSequential(*layers)
 
     def make_noise(
         self, n: int, size: int, generator: torch.Generator | None = None
