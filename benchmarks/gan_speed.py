@@ -11,6 +11,12 @@ load hits all alike; each figure is from the median step and, in brackets, the f
 Sampling: 64 images from this project's sampler (inference mode, eval BatchNorm) against a plain
 forward pass under `torch.no_grad()`, also called in turn.
 
+The texture generator's doublings: its nearest doublings and their convolutions run at the
+coarse resolution (`gan.doubling`, what training runs). The step is also timed, in the first
+`--precision` and in the same rounds, with the generator's plain layers (upsample, then convolve:
+the same function), and a second table times the generator's forward and backward pass alone
+both ways, at the training batch and patch size and at the Gram loss's batch and sample size.
+
 With `--device cuda` both sides run on the GPU (the reference's batches are decoded on the CPU and
 copied, as the example does); each timed call ends with `torch.cuda.synchronize()`.
 
@@ -21,6 +27,7 @@ copied, as the example does); each timed call ends with `torch.cuda.synchronize(
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
@@ -38,6 +45,7 @@ from torchvision import datasets, transforms
 from artstyle.config import TrainConfig
 from artstyle.gan import StyleGenerator, build_discriminator, build_generator, load_paintings
 from artstyle.gan.train import Run  # the training step itself: what this benchmark times
+from artstyle.precision import autocast, resolve_dtype
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "paintings" / "impressionism"
 
@@ -131,6 +139,46 @@ def sampling_ms(
     return 1000 * statistics.median(times[0]), 1000 * statistics.median(times[1])
 
 
+def generator_pass_ms(
+    config: TrainConfig, device: torch.device, precision: str, batch: int, size: int
+) -> tuple[float, float]:
+    """Median ms of one forward + backward pass of the texture generator on `batch` images of
+    `size` px: doublings at the coarse resolution, then the same weights in a plain Sequential."""
+    fused = build_generator(config).to(device, memory_format=torch.channels_last)
+    plain = copy.deepcopy(fused)
+    plain.net = nn.Sequential(*plain.net)
+    z = torch.randn(batch, config.networks.z_dim, device=device)
+    noise = fused.make_noise(batch, size).to(device)
+    dtype = resolve_dtype(precision, device)
+
+    def pass_of(g: nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            with autocast(device, dtype):
+                out = g(z, noise)
+            out.float().square().mean().backward()
+
+        return run
+
+    return sampling_ms(pass_of(fused), pass_of(plain), repeats=8)
+
+
+def doubling_table(config: TrainConfig, device: torch.device, precision: str, threads: int) -> None:
+    """Print `generator_pass_ms` at the training and the Gram loss's batch and size."""
+    table = Table(
+        title=f"texture generator, forward + backward in {precision}, {_machine(device, threads)}",
+        title_justify="left",
+    )
+    for column in ("pass", "doublings at coarse resolution, ms", "plain layers, ms", "ratio"):
+        table.add_column(column, justify="left" if column == "pass" else "right")
+    training = (config.optim.batch_size, config.networks.image_size)
+    for batch, size in (training, (config.gram.batch, config.sample_size)):
+        fused, plain = generator_pass_ms(config, device, precision, batch, size)
+        table.add_row(
+            f"{batch} x {size} px", f"{fused:.0f}", f"{plain:.0f}", f"{plain / fused:.2f}x"
+        )
+    Console().print(table)
+
+
 def _loads() -> str:
     """The 1/5/15-minute load averages: the machine is shared, so the table says how busy."""
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
@@ -172,12 +220,17 @@ def main() -> None:
     start = time.perf_counter()
     data = load_paintings(args.data, config.networks.image_size)
     decode_s = time.perf_counter() - start
-    step_s: dict[str, list[float]] = {p: [] for p in [*args.precision, "reference"]}
+    first = args.precision[0]
     with tempfile.TemporaryDirectory() as run_dir:
         runs = {
             p: Run(config.model_copy(update={"precision": p}), data, Path(run_dir))
             for p in args.precision
         }
+        if config.networks.arch == "texture":  # the same step with the generator's plain layers
+            plain_run = Run(config.model_copy(update={"precision": first}), data, Path(run_dir))
+            plain_run.g_net.net = nn.Sequential(*plain_run.g_net.net)
+            runs[f"{first}, plain layers"] = plain_run
+        step_s: dict[str, list[float]] = {p: [] for p in [*runs, "reference"]}
         reference = ReferenceDCGAN(config, args.data, args.workers, device)
         index = batches(len(data), config.optim.batch_size)
         for run in runs.values():
@@ -189,7 +242,7 @@ def main() -> None:
             step_s["reference"].append(timed(reference.step))
     # the example's last batch of an epoch is smaller
     ref_batch = (reference.images - warm_images) / args.iters
-    per_step = {p: config.optim.batch_size for p in args.precision} | {"reference": ref_batch}
+    per_step = {p: config.optim.batch_size for p in runs} | {"reference": ref_batch}
     ips = {p: per_step[p] / statistics.median(t) for p, t in step_s.items()}
     best = {p: per_step[p] / min(t) for p, t in step_s.items()}
 
@@ -204,7 +257,6 @@ def main() -> None:
 
     ours_ms, ref_ms = sampling_ms(lambda: sampler.sample(64, seed=0), plain_forward, repeats=10)
 
-    first = args.precision[0]
     net = config.networks
     table = Table(
         title=(
@@ -217,7 +269,7 @@ def main() -> None:
     )
     for column in ("measure", "this project", "pytorch/examples way", "ratio"):
         table.add_column(column, justify="left" if column == "measure" else "right")
-    for p in args.precision:
+    for p in runs:
         table.add_row(
             f"training {p}, images/s (fastest)",
             f"{ips[p]:.1f} ({best[p]:.1f})",
@@ -235,6 +287,8 @@ def main() -> None:
     )
     table.add_row("decode folder once, s", f"{decode_s:.1f}", "every epoch", "")
     Console().print(table)
+    if net.arch == "texture":
+        doubling_table(config, device, first, args.threads)
 
 
 if __name__ == "__main__":
