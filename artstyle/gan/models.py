@@ -118,7 +118,8 @@ class TextureGenerator(nn.Module):
     z is broadcast over the grid, so it sets what a whole sample looks like (and keeps latent
     walks and arithmetic meaningful); the local noise varies it from place to place. Nearest
     upsampling followed by a 3x3 convolution replaces the transposed convolution, whose uneven
-    overlap prints a periodic checkerboard (Odena et al. 2016) that Gram matrices read as texture.
+    overlap prints a periodic checkerboard (Odena et al. 2016) that Gram matrices read as texture;
+    each such pair runs at the coarse resolution (`gan.doubling`, the same function, faster).
     Replicate padding instead of zeros tells no layer where the border is, so a sample larger
     than the training patches has no frame. Per-pixel noise added after every convolution
     (StyleGAN's noise inputs, learned per channel, starting at zero) gives the fine brushwork a
